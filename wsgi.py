@@ -1,0 +1,112 @@
+"""Entry point that builds the shop and the Avarda sandbox.
+
+This is the only module that knows both apps. They never import each other and
+meet only over HTTP, exactly as the shop would meet Avarda's stage environment.
+
+``wsgi:app`` is the shop and ``wsgi:sandbox`` the sandbox, for gunicorn and for
+``flask --app``. Both are built lazily, on first attribute access, so that
+``flask --app wsgi:sandbox deliver`` does not build the shop as well.
+
+``python wsgi.py setup`` prepares a fresh checkout for the demo: it generates
+``instance/settings.env`` (secrets and demo logins, never committed), migrates the
+shop's database and creates the sandbox's, then prints the URLs and logins.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from flask import Flask
+
+INSTANCE = Path(__file__).resolve().parent / "instance"
+SETTINGS_FILE = INSTANCE / "settings.env"
+
+
+@functools.cache
+def _shop() -> Flask:
+    from shop import create_app
+
+    return create_app()
+
+
+@functools.cache
+def _sandbox() -> Flask:
+    from sandbox import create_app
+
+    return create_app()
+
+
+def __getattr__(name: str) -> Flask:
+    if name == "app":
+        return _shop()
+    if name == "sandbox":
+        return _sandbox()
+    raise AttributeError(name)
+
+
+def _generated_settings() -> dict[str, str]:
+    """Fresh demo secrets. The same values serve both sides of the demo: the shop's
+    Avarda credentials are the sandbox demo merchant's, and the callback credentials
+    the shop expects are what that merchant sends."""
+    return {
+        "SECRET_KEY": secrets.token_hex(32),
+        "SANDBOX_SECRET_KEY": secrets.token_hex(32),
+        "AVARDA_SITE_CODE": "demo-" + secrets.token_hex(4),
+        "AVARDA_SITE_PASSWORD": secrets.token_urlsafe(24),
+        "CALLBACK_USERNAME": "avarda",
+        "CALLBACK_PASSWORD": secrets.token_urlsafe(24),
+        "ADMIN_EMAIL": "admin@example.com",
+        "ADMIN_PASSWORD": secrets.token_urlsafe(12),
+        "SANDBOX_ADMIN_USERNAME": "sandbox",
+        "SANDBOX_ADMIN_PASSWORD": secrets.token_urlsafe(12),
+    }
+
+
+def ensure_settings(path: Path = SETTINGS_FILE) -> bool:
+    """Write the demo settings file if it does not exist yet; True if written.
+
+    The file is created with mode 0600 and never overwritten, so restarting the
+    demo keeps its logins and its databases' credentials valid.
+    """
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "".join(f"{k}={v}\n" for k, v in _generated_settings().items())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("# Generated on first run by `python wsgi.py setup`. Never commit.\n")
+        fh.write(body)
+    return True
+
+
+def setup() -> None:
+    """Settings, shop migrations, sandbox schema; then print where things are."""
+    created = ensure_settings()
+    shop, sandbox = _shop(), _sandbox()
+    with shop.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=str(Path(__file__).resolve().parent / "migrations"))
+    with sandbox.app_context():
+        from sandbox import init_db
+
+        init_db()
+    print("Settings:", SETTINGS_FILE, "(generated now)" if created else "(kept)")
+    print(f"Shop:     {shop.config['SHOP_PUBLIC_URL']}/")
+    print(f"  admin:  {shop.config['ADMIN_EMAIL']} / {shop.config['ADMIN_PASSWORD']}")
+    base = shop.config["AVARDA_BASE_URL"]
+    print(f"Sandbox:  {base}/Sandbox/")
+    print(
+        f"  admin:  {sandbox.config['SANDBOX_ADMIN_USERNAME']}"
+        f" / {sandbox.config['SANDBOX_ADMIN_PASSWORD']}"
+    )
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["setup"]:
+        sys.exit("usage: python wsgi.py setup")
+    setup()
