@@ -9,7 +9,8 @@ meet only over HTTP, exactly as the shop would meet Avarda's stage environment.
 
 ``python wsgi.py setup`` prepares a fresh checkout for the demo: it generates
 ``instance/settings.env`` (secrets and demo logins, never committed), migrates the
-shop's database and creates the sandbox's, then prints the URLs and logins.
+shop's database (and seeds the catalogue) and creates the sandbox's, then prints the
+URLs and logins.
 """
 
 from __future__ import annotations
@@ -83,14 +84,18 @@ def ensure_settings(path: Path = SETTINGS_FILE) -> bool:
     return True
 
 
-def setup() -> None:
-    """Settings, shop migrations, sandbox schema; then print where things are."""
-    created = ensure_settings()
+def setup(generate_settings: bool = True) -> None:
+    """Settings, shop migrations, sandbox schema; then print where things are.
+
+    With ``generate_settings=False`` (the end-to-end tests, which pass every setting in
+    the environment) nothing is written to ``instance/``.
+    """
+    created = ensure_settings() if generate_settings else False
     shop, sandbox = _shop(), _sandbox()
     with shop.app_context():
-        from flask_migrate import upgrade
+        from shop import setup_database
 
-        upgrade(directory=str(Path(__file__).resolve().parent / "migrations"))
+        setup_database()
     with sandbox.app_context():
         from sandbox import init_db
 

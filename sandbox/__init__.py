@@ -1,25 +1,92 @@
-"""The Avarda sandbox: a local Avarda Checkout 2.0."""
+"""The Avarda sandbox: a local Avarda Checkout 2.0 that a shop cannot tell from the real one.
+
+It speaks the server API under ``/CheckOut2/CheckOut2Api``, serves ``CheckOutClient.js``
+and the checkout form, fires the server-side callback from its own worker
+(:mod:`sandbox.delivery`), and has a dashboard at ``/CheckOut2/Sandbox/``.
+It never imports the shop: the two meet over HTTP only.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask_wtf import CSRFProtect
+
+from sandbox import config as config_module
+from sandbox.db import configure_sqlite, db
+from sandbox.jsonutil import DecimalJSONProvider
+
+csrf = CSRFProtect()
+log = logging.getLogger(__name__)
 
 
-def init_db() -> None:
-    pass
+class CaseInsensitivePaths:
+    """WSGI middleware: Avarda's paths are case-insensitive, Flask's routes are not.
+
+    Paths that match a known API path ignoring case are rewritten to its canonical
+    casing before routing. Other paths (site codes are case-sensitive) pass untouched.
+    """
+
+    def __init__(self, wsgi_app: Any, canonical: list[str]):
+        self.wsgi_app = wsgi_app
+        self.canonical = {path.lower(): path for path in canonical}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        environ["PATH_INFO"] = self.canonical.get(path.lower(), path)
+        return self.wsgi_app(environ, start_response)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.update(SANDBOX_ADMIN_USERNAME="", SANDBOX_ADMIN_PASSWORD="")
-    if test_config:
-        app.config.update(test_config)
+    """Build the sandbox app. ``test_config`` replaces the settings file and environment."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        static_url_path="/CheckOut2/Sandbox/static",
+    )
+    app.json = DecimalJSONProvider(app)
+    app.config.update(config_module.load(app.instance_path, test_config))
+    os.makedirs(app.instance_path, exist_ok=True)
+    if app.config.get("SANDBOX_EPHEMERAL_SECRET_KEY") and not app.testing:
+        log.warning("SANDBOX_SECRET_KEY is not set: sessions last for this process only")
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, app.config["SANDBOX_SQLITE_BUSY_TIMEOUT_MS"])
+    csrf.init_app(app)
+
+    from sandbox.cli import register_commands
+    from sandbox.views import admin_api, api, checkout, dashboard, errors
+
+    for blueprint in (api.bp, api.commerce_bp, admin_api.bp):
+        csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)
+    csrf.exempt(checkout.complete)
+    csrf.exempt(checkout.resume)
+    app.register_blueprint(checkout.bp)
+    app.register_blueprint(dashboard.bp)
+    errors.register(app)
+    register_commands(app)
+    app.wsgi_app = CaseInsensitivePaths(app.wsgi_app, api.CANONICAL_PATHS)  # type: ignore[method-assign]
 
     @app.get("/healthz")
-    def healthz():
+    def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
+
+
+def init_db() -> None:
+    """Create the tables and store configured merchants (in an app context).
+
+    Idempotent: existing merchants keep the settings changed at run time.
+    """
+    from sandbox import merchants, models  # noqa: F401 - models register the tables
+
+    db.create_all()
+    merchants.ensure_configured()

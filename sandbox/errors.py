@@ -1,0 +1,35 @@
+"""Exceptions raised by the sandbox's services; views turn them into Avarda's error shapes."""
+
+from __future__ import annotations
+
+
+class SandboxError(Exception):
+    """Base class: ``message`` is safe to show to the caller."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(SandboxError):
+    """No such purchase (or merchant) for this caller."""
+
+
+class StateError(SandboxError):
+    """The operation is not allowed in the purchase's current state."""
+
+
+class ValidationError(SandboxError):
+    """Bad input; ``errors`` lists every problem found."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__(" ".join(errors))
+        self.errors = errors
+
+
+class CommerceError(SandboxError):
+    """A Commerce call refused, with Avarda's string error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code

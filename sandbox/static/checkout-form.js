@@ -1,0 +1,214 @@
+/*
+ * The checkout form inside the iframe. Talks to CheckOutClient.js in the shop's page by
+ * postMessage (to the page's origin only, and only listening to it), and to the sandbox
+ * by fetch. The browser's done() is requested only after the sandbox committed the
+ * completion.
+ */
+(function (window, document) {
+  "use strict";
+
+  var root = document.getElementById("checkout");
+  if (!root) { return; }
+  var purchaseId = root.dataset.purchaseId;
+  var parentOrigin = root.dataset.parentOrigin;
+  var form = document.getElementById("checkout-form");
+  var errorBox = document.getElementById("checkout-error");
+  var noticeBox = document.getElementById("checkout-notice");
+  var button = document.getElementById("complete-purchase");
+  var pending = {};
+  var nextId = 1;
+  var addressBlocked = false;
+
+  function post(message) {
+    message.avarda = true;
+    message.purchaseId = purchaseId;
+    window.parent.postMessage(message, parentOrigin);
+  }
+
+  /* Ask the page something and wait for its hookResult. */
+  function ask(type, extra) {
+    return new Promise(function (resolve) {
+      var id = nextId++;
+      pending[id] = resolve;
+      var message = extra || {};
+      message.type = type;
+      message.id = id;
+      post(message);
+    });
+  }
+
+  window.addEventListener("message", function (event) {
+    if (event.origin !== parentOrigin || event.source !== window.parent) { return; }
+    var msg = event.data;
+    if (!msg || msg.avarda !== true) { return; }
+    if (msg.type === "hookResult" && pending[msg.id]) {
+      var resolve = pending[msg.id];
+      delete pending[msg.id];
+      resolve({ ok: msg.ok === true, message: msg.message || "" });
+    } else if (msg.type === "updateItems") {
+      refreshSummary();
+    }
+  });
+
+  function showError(text) {
+    errorBox.textContent = text || "";
+    errorBox.hidden = !text;
+    resize();
+  }
+
+  function showNotice(text) {
+    noticeBox.textContent = text;
+    noticeBox.hidden = false;
+    if (form) { form.hidden = true; }
+    resize();
+  }
+
+  function resize() {
+    post({ type: "resize", height: document.documentElement.scrollHeight });
+  }
+
+  function jsonPost(url, body) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body || {}),
+      credentials: "omit"
+    }).then(function (response) {
+      return response.json().catch(function () {
+        return { status: "failed", message: "The checkout is unavailable (" + response.status + ")." };
+      });
+    });
+  }
+
+  function refreshSummary() {
+    fetch(root.dataset.summaryUrl, { credentials: "omit" })
+      .then(function (response) { return response.json(); })
+      .then(function (summary) {
+        var total = document.getElementById("checkout-total");
+        if (total) { total.textContent = summary.price; }
+        var list = document.getElementById("checkout-items");
+        if (list) {
+          while (list.firstChild) { list.removeChild(list.firstChild); }
+          summary.items.forEach(function (item) {
+            var li = document.createElement("li");
+            li.textContent = (item.Description || "") + " " + item.Amount;
+            list.appendChild(li);
+          });
+        }
+        resize();
+      });
+  }
+
+  /* What the sandbox answered: finish, go to the external step, or show a problem. */
+  function handle(result) {
+    if (result.status === "completed") {
+      if (!result.callDone) {
+        showNotice("Purchase completed.");
+        return;
+      }
+      if (result.doneDelaySeconds > 0) {
+        showNotice(result.notice);
+        window.setTimeout(function () { post({ type: "done" }); }, result.doneDelaySeconds * 1000);
+      } else {
+        showNotice("Purchase completed.");
+        post({ type: "done" });
+      }
+    } else if (result.status === "redirect") {
+      showNotice("Redirecting you to complete the payment…");
+      post({ type: "redirect", url: result.url });
+    } else if (result.status === "waiting") {
+      showError(result.message);
+      var link = document.getElementById("continue-external");
+      link.hidden = false;
+      link.onclick = function () { post({ type: "redirect", url: result.url }); };
+      if (form) { form.hidden = true; }
+    } else if (result.status === "form") {
+      if (form) { form.hidden = false; }
+    } else if (result.status === "invalid") {
+      showError(result.errors.join(" "));
+      button.disabled = false;
+    } else {
+      showError(result.message || "The payment failed.");
+      if (form) { form.hidden = true; }
+    }
+  }
+
+  function customer() {
+    var data = {};
+    Array.prototype.forEach.call(form.querySelectorAll("[data-field]"), function (input) {
+      data[input.dataset.field] = input.value;
+    });
+    return data;
+  }
+
+  function selectedMethod() {
+    var checked = form.querySelector("input[name=paymentMethod]:checked");
+    return checked ? checked.value : "Invoice";
+  }
+
+  function addressInfo() {
+    var data = customer();
+    var info = {};
+    Object.keys(data).forEach(function (key) {
+      if (key.indexOf("Delivery") === 0 || key.indexOf("Invoicing") === 0) { info[key] = data[key]; }
+    });
+    return info;
+  }
+
+  function onAddressChange() {
+    ask("deliveryAddress", { customerInfo: addressInfo() }).then(function (answer) {
+      addressBlocked = !answer.ok;
+      showError(answer.ok ? "" : (answer.message || "The shop cannot deliver to this address."));
+    });
+  }
+
+  function onSubmit(event) {
+    event.preventDefault();
+    if (addressBlocked) { return; }
+    showError("");
+    button.disabled = true;
+    var method = selectedMethod();
+    ask("beforeSubmit").then(function (answer) {
+      if (!answer.ok) { return null; }
+      return ask("beforeComplete", { paymentMethod: method });
+    }).then(function (answer) {
+      if (!answer) { button.disabled = false; return; }
+      if (!answer.ok) {
+        showError(answer.message || "The shop cancelled the purchase.");
+        button.disabled = false;
+        return;
+      }
+      return jsonPost(root.dataset.completeUrl, { paymentMethod: method, customer: customer() })
+        .then(handle);
+    }).catch(function () {
+      showError("The checkout is unavailable. Please try again.");
+      button.disabled = false;
+    });
+  }
+
+  if (form) {
+    form.addEventListener("submit", onSubmit);
+    Array.prototype.forEach.call(form.querySelectorAll("[data-address]"), function (input) {
+      input.addEventListener("change", onAddressChange);
+    });
+    var toggle = document.getElementById("different-delivery");
+    var delivery = document.getElementById("delivery-fields");
+    if (toggle && delivery) {
+      toggle.addEventListener("change", function () {
+        delivery.hidden = !toggle.checked;
+        if (!toggle.checked) {
+          Array.prototype.forEach.call(delivery.querySelectorAll("input"), function (i) { i.value = ""; });
+        }
+        resize();
+      });
+    }
+  }
+
+  var state = Number(root.dataset.state);
+  if (state === 2 || state === 6 || state === 9) {
+    if (form) { form.hidden = true; }
+    jsonPost(root.dataset.resumeUrl, {}).then(handle);
+  }
+  window.addEventListener("load", resize);
+  resize();
+})(window, document);

@@ -1,0 +1,1 @@
+"""HTTP views of the sandbox: server API, admin API, browser checkout, dashboard."""

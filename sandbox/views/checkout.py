@@ -1,0 +1,259 @@
+"""The customer's side: CheckOutClient.js, the checkout form in its iframe, and the card
+issuer and bank pages of the external payment steps.
+
+The form's JSON endpoints are exempt from CSRF tokens (the form lives in a third-party
+iframe, where the sandbox's session cookie may not be sent); they demand a JSON body,
+which a cross-site form cannot send without a CORS preflight the sandbox never grants,
+and they only act on a purchase whose 128-bit random id the caller knows, like Avarda.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+
+from sandbox import purchases
+from sandbox.errors import NotFoundError, StateError, ValidationError
+from sandbox.models import IN_CHECKOUT, Method, Purchase, State
+from sandbox.validation import CUSTOMER_FIELDS
+
+bp = Blueprint("checkout", __name__, url_prefix="/CheckOut2")
+
+NOTICE = (
+    "Purchase completed. Returning you to the shop in {n} s. "
+    "Close this tab to see the server-side callback at work."
+)
+
+
+def http_url(value: Any, limit: int = 2000) -> str | None:
+    """``value`` if it is an absolute http(s) URL, else None (never a javascript: URL)."""
+    if not isinstance(value, str) or not value or len(value) > limit:
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme in {"http", "https"} and parts.netloc else None
+
+
+def origin_of(value: Any) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL or origin string, else None."""
+    url = http_url(value)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def with_callback_params(url: str, purchase_id: str) -> str:
+    """``url`` with ``callback=1&purchaseId=<id>`` appended (replacing earlier values)."""
+    parts = urlsplit(url)
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k not in {"callback", "purchaseId"}
+    ]
+    query += [("callback", "1"), ("purchaseId", purchase_id)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@bp.get("/Scripts/CheckOutClient.js")
+def client_script() -> Response:
+    response = send_from_directory(
+        current_app.static_folder, "CheckOutClient.js", mimetype="text/javascript", max_age=0
+    )
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _customer(purchase: Purchase) -> dict[str, str]:
+    """The form's prefilled values: the purchase's own, else the editable demo customer."""
+    values = {}
+    for wire, (column, _limit) in CUSTOMER_FIELDS.items():
+        value = getattr(purchase, column)
+        if value is None:
+            value = purchases.DEMO_CUSTOMER.get(column)
+        values[wire] = value or ""
+    return values
+
+
+def _external_url(purchase_id: str, method: Method) -> str:
+    endpoint = "checkout.card_issuer" if method == Method.CARD else "checkout.bank"
+    return url_for(endpoint, purchase_id=purchase_id, _external=True)
+
+
+@bp.get("/Checkout/<purchase_id>")
+def form(purchase_id: str) -> Response:
+    """The checkout form, rendered inside the iframe that CheckOutClient.js creates."""
+    parent = origin_of(request.args.get("origin"))
+    if parent is None:
+        abort(400, "The checkout form is opened by CheckOutClient.js, not directly.")
+    css_url = http_url(request.args.get("customCssUrl"))
+    try:
+        purchase = purchases.open_form(
+            purchase_id,
+            http_url(request.args.get("callbackUrl")),
+            http_url(request.args.get("purchaseCompletedCallbackUrl")),
+        )
+    except NotFoundError:
+        purchase = None
+    message = None
+    if purchase is not None and purchase.state not in IN_CHECKOUT | {State.COMPLETED}:
+        message = purchases.dead_message(purchase) if purchase.state in purchases.DEAD else None
+    html = render_template(
+        "sandbox/checkout_form.html",
+        purchase=purchase,
+        purchase_id=purchase_id,
+        customer=_customer(purchase) if purchase else {},
+        parent_origin=parent,
+        message=message,
+        custom_css=css_url,
+        replace_css=request.args.get("replaceDefaultCss") == "1",
+    )
+    response = make_response(html, 200 if purchase else 404)
+    style_src = " ".join(filter(None, ["'self'", origin_of(css_url)]))
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; style-src {style_src}; img-src 'self' data:; "
+        f"frame-ancestors {parent}; form-action 'self'; base-uri 'none'"
+    )
+    return response
+
+
+def _outcome_json(outcome: purchases.Outcome) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": outcome.action, "purchaseId": outcome.purchase_id}
+    if outcome.action == "completed":
+        merchant = purchases.get_purchase(outcome.purchase_id).merchant
+        body["callDone"] = not merchant.never_call_done
+        body["doneDelaySeconds"] = merchant.done_delay_seconds
+        if merchant.done_delay_seconds:
+            body["notice"] = NOTICE.format(n=merchant.done_delay_seconds)
+    if outcome.redirect_url:
+        body["url"] = outcome.redirect_url
+    if outcome.message:
+        body["message"] = outcome.message
+    return body
+
+
+def _json_request() -> dict[str, Any]:
+    if not request.is_json:
+        abort(415, "Send JSON.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "The request body must be a JSON object.")
+    return body
+
+
+@bp.post("/Checkout/<purchase_id>/Complete")
+def complete(purchase_id: str) -> Response | tuple[Response, int]:
+    """The form's **Complete purchase**: commit first, then tell the browser what to do."""
+    body = _json_request()
+    customer = body.get("customer") if isinstance(body.get("customer"), dict) else {}
+    try:
+        outcome = purchases.complete(
+            purchase_id,
+            str(body.get("paymentMethod", "")),
+            customer=customer,
+            external_url=_external_url,
+        )
+    except ValidationError as exc:
+        return jsonify({"status": "invalid", "errors": exc.errors}), 400
+    except NotFoundError as exc:
+        return jsonify({"status": "failed", "message": exc.message}), 404
+    except StateError as exc:
+        return jsonify({"status": "failed", "message": exc.message}), 409
+    return jsonify(_outcome_json(outcome))
+
+
+@bp.post("/Checkout/<purchase_id>/Resume")
+def resume(purchase_id: str) -> Response | tuple[Response, int]:
+    """``init`` was called again (back from the card issuer or bank, or a reload)."""
+    _json_request()
+    try:
+        outcome = purchases.resume(purchase_id)
+    except NotFoundError as exc:
+        return jsonify({"status": "failed", "message": exc.message}), 404
+    body = _outcome_json(outcome)
+    if outcome.action == "waiting":
+        body["url"] = _external_url(outcome.purchase_id, Method(_method_of(outcome)))
+    return jsonify(body)
+
+
+def _method_of(outcome: purchases.Outcome) -> int:
+    if outcome.state == State.WAITING_FOR_CARD_PAYMENTS:
+        return Method.CARD
+    return Method.DIRECT_PAYMENT
+
+
+@bp.get("/Checkout/<purchase_id>/Summary")
+def summary(purchase_id: str) -> Response:
+    """The cart as the form shows it (re-read after the shop's ``updateItems()``)."""
+    try:
+        purchase = purchases.get_purchase(purchase_id)
+    except NotFoundError:
+        abort(404)
+    return jsonify(
+        {
+            "price": purchase.price,
+            "items": [item.as_json() for item in purchase.items],
+            "state": purchase.state,
+        }
+    )
+
+
+def _external_step(purchase_id: str, method: Method) -> Response | tuple[str, int]:
+    name = "Card issuer" if method == Method.CARD else "Your bank"
+    waiting_state = purchases.EXTERNAL_STATE[method]
+    if request.method == "POST":
+        decision = request.form.get("decision")
+        if decision not in {"approve", "decline"}:
+            abort(400, "Choose Approve or Decline.")
+        try:
+            purchase = purchases.resolve_external(purchase_id, method, decision == "approve")
+        except NotFoundError:
+            abort(404, "Unknown purchase.")
+        except StateError as exc:
+            return render_template("sandbox/message.html", title=name, message=exc.message), 409
+        if purchase.callback_url:
+            return redirect(with_callback_params(purchase.callback_url, purchase.id), 303)
+        return render_template(
+            "sandbox/message.html",
+            title=name,
+            message="Answered. The shop gave no callbackUrl in init, so the browser cannot "
+            "return to it; the purchase waits for init to be called again.",
+        ), 200
+    try:
+        purchase = purchases.get_purchase(purchase_id)
+    except NotFoundError:
+        abort(404, "Unknown purchase.")
+    if purchase.state != waiting_state or purchase.external_approved is not None:
+        message = "There is no payment waiting here for this purchase."
+        return render_template("sandbox/message.html", title=name, message=message), 409
+    return render_template(
+        "sandbox/external_step.html", purchase=purchase, title=name, method=method
+    ), 200
+
+
+@bp.route("/CardIssuer/<purchase_id>", methods=["GET", "POST"])
+def card_issuer(purchase_id: str):  # noqa: ANN201
+    """The 3-D Secure page of a pretend card issuer (purchase waits in state 6)."""
+    return _external_step(purchase_id, Method.CARD)
+
+
+@bp.route("/Bank/<purchase_id>", methods=["GET", "POST"])
+def bank(purchase_id: str):  # noqa: ANN201
+    """A pretend Finnish bank's payment page (purchase waits in state 9)."""
+    return _external_step(purchase_id, Method.DIRECT_PAYMENT)

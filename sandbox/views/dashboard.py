@@ -1,0 +1,233 @@
+"""The sandbox dashboard at /CheckOut2/Sandbox/: purchases, deliveries, merchant settings.
+
+Login with SANDBOX_ADMIN_USERNAME/PASSWORD through a form; the session remembers it.
+Every form carries a CSRF token (Flask-WTF).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from sandbox import delivery, merchants, purchases
+from sandbox.db import db
+from sandbox.errors import NotFoundError, StateError, ValidationError
+from sandbox.models import Delivery, Merchant, Purchase
+from sandbox.views.admin_api import admin_credentials_ok
+
+bp = Blueprint("dashboard", __name__, url_prefix="/CheckOut2/Sandbox")
+SESSION_KEY = "sandbox_admin"
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[InputRequired()])
+    password = PasswordField("Password", validators=[InputRequired()])
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs its CSRF token."""
+
+
+class MerchantForm(FlaskForm):
+    callback_enabled = BooleanField("Server-side callback enabled")
+    auth_scheme = SelectField(
+        "Authorization header",
+        choices=["None", "Basic", "Bearer"],
+    )
+    auth_username = StringField("Basic user name", validators=[Optional()])
+    auth_secret = PasswordField(
+        "Basic password / Bearer token",
+        validators=[Optional()],
+        description="Leave empty to keep the current secret.",
+    )
+    callback_allowed_hosts = StringField(
+        "Allowed callback hosts",
+        description="Comma-separated host names or IPs; empty: loopback and the shop's host.",
+    )
+    retry_schedule_ms = StringField(
+        "Retry schedule (ms)", description="Delay before attempt 1, 2, …, comma-separated."
+    )
+    retry_every_ms = IntegerField("Then retry every (ms)", validators=[NumberRange(min=0)])
+    max_attempts = IntegerField("Max attempts", validators=[NumberRange(min=1)])
+    first_attempt_delay_ms = IntegerField(
+        "Fault: delay before the first attempt (ms)", validators=[NumberRange(min=0)]
+    )
+    callback_copies = IntegerField(
+        "Fault: send each callback N times", validators=[NumberRange(min=1)]
+    )
+    fail_first_attempts = IntegerField(
+        "Fault: first N attempts fail", validators=[NumberRange(min=0)]
+    )
+    done_delay_seconds = IntegerField(
+        "Fault: delay the browser's done (s)", validators=[NumberRange(min=0)]
+    )
+    never_call_done = BooleanField("Fault: never call done (the browser dies)")
+    purchase_timeout_seconds = IntegerField("Purchase timeout (s)", validators=[NumberRange(min=1)])
+
+
+@bp.before_request
+def _require_login():  # noqa: ANN202
+    if request.endpoint in {"dashboard.login"} or session.get(SESSION_KEY):
+        return None
+    return redirect(url_for("dashboard.login", next=request.full_path))
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/CheckOut2/Sandbox") and "//" not in target:
+        return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # noqa: ANN201
+    form = LoginForm()
+    if form.validate_on_submit():
+        if admin_credentials_ok(form.username.data, form.password.data):
+            session.clear()
+            session[SESSION_KEY] = True
+            return redirect(_safe_next(request.args.get("next")))
+        flash("Wrong user name or password.", "error")
+    return render_template("sandbox/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():  # noqa: ANN201
+    if ActionForm().validate_on_submit():
+        session.clear()
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.get("/")
+def index():  # noqa: ANN201
+    rows = db.session.scalars(
+        sa.select(Purchase).order_by(Purchase.created_at.desc()).limit(100)
+    ).all()
+    return render_template("sandbox/purchases.html", purchases=rows)
+
+
+@bp.get("/purchases/<purchase_id>")
+def purchase(purchase_id: str):  # noqa: ANN201
+    try:
+        found = purchases.get_purchase(purchase_id)
+    except NotFoundError:
+        abort(404, "Unknown purchase.")
+    return render_template("sandbox/purchase.html", purchase=found, action=ActionForm())
+
+
+@bp.get("/deliveries")
+def deliveries():  # noqa: ANN201
+    status = request.args.get("status") or None
+    query = sa.select(Delivery).order_by(Delivery.id.desc()).limit(200)
+    if status:
+        query = query.where(Delivery.status == status)
+    rows = db.session.scalars(query).all()
+    return render_template(
+        "sandbox/deliveries.html", deliveries=rows, status=status, action=ActionForm()
+    )
+
+
+@bp.post("/deliveries/<int:delivery_id>/redeliver")
+def redeliver(delivery_id: int):  # noqa: ANN201
+    if not ActionForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    try:
+        row = delivery.redeliver(delivery_id)
+        flash(f"Delivery {delivery_id} queued again.", "ok")
+        target = url_for("dashboard.purchase", purchase_id=row.purchase_id)
+    except NotFoundError:
+        abort(404, "Unknown delivery.")
+    except StateError as exc:
+        flash(exc.message, "error")
+        target = url_for("dashboard.deliveries")
+    return redirect(request.form.get("back") or target)
+
+
+@bp.get("/merchants")
+def merchant_list():  # noqa: ANN201
+    rows = db.session.scalars(sa.select(Merchant).order_by(Merchant.site_code)).all()
+    return render_template("sandbox/merchants.html", merchants=rows)
+
+
+def _settings_from_form(form: MerchantForm) -> dict[str, Any]:
+    errors = []
+    try:
+        schedule = [int(p) for p in form.retry_schedule_ms.data.replace(" ", "").split(",") if p]
+    except ValueError:
+        errors.append("Retry schedule: whole milliseconds separated by commas.")
+        schedule = []
+    if errors:
+        raise ValidationError(errors)
+    hosts = [h.strip() for h in (form.callback_allowed_hosts.data or "").split(",") if h.strip()]
+    scheme = form.auth_scheme.data
+    secret = form.auth_secret.data or merchants.MASK
+    auth: dict[str, Any] = {"scheme": scheme}
+    if scheme == "Basic":
+        auth |= {"username": form.auth_username.data or "", "password": secret}
+    elif scheme == "Bearer":
+        auth["token"] = secret
+    return {
+        "callback_enabled": form.callback_enabled.data,
+        "callback_authorization": auth,
+        "callback_allowed_hosts": hosts or None,
+        "retry_schedule_ms": schedule,
+        "retry_every_ms": form.retry_every_ms.data,
+        "max_attempts": form.max_attempts.data,
+        "first_attempt_delay_ms": form.first_attempt_delay_ms.data,
+        "callback_copies": form.callback_copies.data,
+        "fail_first_attempts": form.fail_first_attempts.data,
+        "done_delay_seconds": form.done_delay_seconds.data,
+        "never_call_done": form.never_call_done.data,
+        "purchase_timeout_seconds": form.purchase_timeout_seconds.data,
+    }
+
+
+@bp.route("/merchants/<site_code>", methods=["GET", "POST"])
+def merchant(site_code: str):  # noqa: ANN201
+    try:
+        current = merchants.get(site_code)
+    except NotFoundError:
+        abort(404, "Unknown merchant.")
+    form = MerchantForm()
+    if form.validate_on_submit():
+        try:
+            merchants.update(site_code, _settings_from_form(form))
+        except ValidationError as exc:
+            for error in exc.errors:
+                flash(error, "error")
+        else:
+            flash("Settings saved.", "ok")
+            return redirect(url_for("dashboard.merchant", site_code=site_code))
+    elif request.method == "GET":
+        settings = merchants.settings(current)
+        auth = settings["callback_authorization"]
+        form.callback_enabled.data = settings["callback_enabled"]
+        form.auth_scheme.data = auth["scheme"]
+        form.auth_username.data = auth.get("username", "")
+        form.callback_allowed_hosts.data = ", ".join(settings["callback_allowed_hosts"])
+        form.retry_schedule_ms.data = ", ".join(str(v) for v in settings["retry_schedule_ms"])
+        for key in (
+            "retry_every_ms",
+            "max_attempts",
+            "first_attempt_delay_ms",
+            "callback_copies",
+            "fail_first_attempts",
+            "done_delay_seconds",
+            "never_call_done",
+            "purchase_timeout_seconds",
+        ):
+            getattr(form, key).data = settings[key]
+    return render_template("sandbox/merchant.html", form=form, merchant=current)

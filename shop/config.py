@@ -1,0 +1,154 @@
+"""The shop's settings: defaults, then ``instance/settings.env``, then the environment.
+
+``create_app(test_config)`` with a mapping uses defaults + that mapping only, so a test
+never picks up a developer's instance file or shell environment.
+
+Every value that arrives as text (file or environment) is converted and checked here,
+once, at start-up; a wrong value stops the app with a message naming the key (never its
+value, which may be a secret).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = "settings.env"
+
+#: Keys read from the instance file and the environment (nothing else is picked up).
+KEYS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "AVARDA_BASE_URL",
+    "AVARDA_SITE_CODE",
+    "AVARDA_SITE_PASSWORD",
+    "AVARDA_TIMEOUT",
+    "AVARDA_STATUS_TIMEOUT",
+    "CALLBACK_USERNAME",
+    "CALLBACK_PASSWORD",
+    "CALLBACK_PREVIOUS_PASSWORD",
+    "CALLBACK_JWT_SECRET",
+    "SHOP_PUBLIC_URL",
+    "ADMIN_EMAIL",
+    "ADMIN_PASSWORD",
+    "RECONCILE_MIN_AGE",
+    "SHOP_ENV",
+    "SHOP_PORT",
+    "SANDBOX_PORT",
+)
+
+FLOATS = ("AVARDA_TIMEOUT", "AVARDA_STATUS_TIMEOUT", "RECONCILE_MIN_AGE")
+ENVIRONMENTS = ("demo", "production")
+
+
+class ConfigError(RuntimeError):
+    """The shop's settings are unusable; the message names the key, never its value."""
+
+
+def defaults(instance_path: str, shop_port: str = "5000", sandbox_port: str = "5001") -> dict:
+    return {
+        "SHOP_ENV": "demo",
+        "SECRET_KEY": None,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'shop.db'}",
+        "AVARDA_BASE_URL": f"http://127.0.0.1:{sandbox_port}/CheckOut2",
+        "AVARDA_SITE_CODE": "",
+        "AVARDA_SITE_PASSWORD": "",
+        "AVARDA_TIMEOUT": 10.0,
+        # GetPaymentStatus in the confirm step: short, the caller is waiting (or Avarda is).
+        "AVARDA_STATUS_TIMEOUT": 5.0,
+        "CALLBACK_USERNAME": "",
+        "CALLBACK_PASSWORD": "",
+        "CALLBACK_PREVIOUS_PASSWORD": "",
+        "CALLBACK_JWT_SECRET": "",
+        "SHOP_PUBLIC_URL": f"http://127.0.0.1:{shop_port}",
+        "ADMIN_EMAIL": "",
+        "ADMIN_PASSWORD": "",
+        "RECONCILE_MIN_AGE": 120.0,
+        "CALLBACK_MAX_BODY": 4096,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    }
+
+
+def _from_outside(instance_path: str) -> dict[str, str]:
+    """Instance file values overridden by environment values, for the known keys only."""
+    file = Path(instance_path) / SETTINGS_FILE
+    values: dict[str, str] = {}
+    if file.exists():
+        values.update({k: v for k, v in dotenv_values(file).items() if k in KEYS and v})
+    values.update({k: os.environ[k] for k in KEYS if os.environ.get(k)})
+    return values
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common spellings of a PostgreSQL URL and use the installed driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def build_config(instance_path: str, test_config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The complete, checked configuration (see the module docstring for the order)."""
+    if test_config is None:
+        outside = _from_outside(instance_path)
+        config = defaults(
+            instance_path,
+            shop_port=outside.get("SHOP_PORT", "5000"),
+            sandbox_port=outside.get("SANDBOX_PORT", "5001"),
+        )
+        config.update(outside)
+    else:
+        config = defaults(instance_path)
+        config.update(test_config)
+
+    if config.get("DATABASE_URL") and not (
+        test_config and "SQLALCHEMY_DATABASE_URI" in test_config
+    ):
+        config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+
+    for key in FLOATS:
+        try:
+            config[key] = float(config[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a number of seconds") from None
+        if config[key] < 0:
+            raise ConfigError(f"{key} must not be negative")
+    for key in ("AVARDA_BASE_URL", "SHOP_PUBLIC_URL"):
+        value = str(config[key]).rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ConfigError(f"{key} must be an http:// or https:// URL")
+        config[key] = value
+    if config["SHOP_ENV"] not in ENVIRONMENTS:
+        raise ConfigError(f"SHOP_ENV must be one of {', '.join(ENVIRONMENTS)}")
+
+    if config["SHOP_ENV"] == "production":
+        _require_production_secrets(config)
+    elif not config.get("SECRET_KEY"):
+        log.warning("SECRET_KEY is not set: using a random key, sessions end at restart")
+        config["SECRET_KEY"] = secrets.token_hex(32)
+    return config
+
+
+def _require_production_secrets(config: Mapping[str, Any]) -> None:
+    """Refuse to start a production shop that could not authenticate Avarda's callback."""
+    missing = [
+        key
+        for key in ("SECRET_KEY", "AVARDA_SITE_CODE", "AVARDA_SITE_PASSWORD")
+        if not config.get(key)
+    ]
+    has_basic = bool(config.get("CALLBACK_USERNAME") and config.get("CALLBACK_PASSWORD"))
+    if not has_basic and not config.get("CALLBACK_JWT_SECRET"):
+        missing.append("CALLBACK_USERNAME and CALLBACK_PASSWORD (or CALLBACK_JWT_SECRET)")
+    if missing:
+        raise ConfigError("SHOP_ENV=production refuses to start without: " + "; ".join(missing))

@@ -1,0 +1,274 @@
+"""Going to checkout: a pending order and its Avarda purchase.
+
+``begin_checkout`` is called by the checkout page on every visit, including the
+re-entry after a card or bank step (``callback=…&purchaseId=…``), so the common case
+is cheap: the same cart and the same pending order give back the same purchase.
+
+One purchase belongs to exactly one order, forever. When Avarda refuses to update a
+purchase (the customer is at an external step, or it is finished) the shop starts a
+new order with a new purchase instead of re-pointing the old order; the old order
+stays pending until the confirm step or the sweep learns what became of its purchase,
+so a payment made in another tab is never lost.
+
+No transaction is open while Avarda is called.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from shop.avarda import (
+    AvardaError,
+    AvardaRefused,
+    AvardaUnavailable,
+    Item,
+    PurchaseState,
+    minor_to_decimal,
+)
+from shop.extensions import db
+from shop.models import Order, OrderLine, OrderState, Product, new_order_number, new_token
+from shop.orders.errors import CheckoutUnavailable, EmptyCart, InvalidCart, OutOfStock
+from shop.orders.gateway import avarda_client
+from shop.orders.transactions import end_read, lock_order, write_transaction
+
+log = logging.getLogger(__name__)
+
+MAX_QUANTITY = 99
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    """What the checkout page needs to render Avarda's form."""
+
+    order_token: str
+    purchase_id: str
+    order_number: str
+    total_minor: int
+    vat_minor: int
+    currency: str
+    reused: bool = False
+    #: Avarda already says Completed: send the browser to the done page instead.
+    completed: bool = False
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    product_id: int
+    sku: str
+    name: str
+    quantity: int
+    unit_price_minor: int
+    vat_percent: int
+
+    @property
+    def total_minor(self) -> int:
+        return self.unit_price_minor * self.quantity
+
+    @property
+    def vat_minor(self) -> int:
+        return vat_included(self.total_minor, self.vat_percent)
+
+
+@dataclass(frozen=True)
+class PricedCart:
+    lines: tuple[PricedLine, ...]
+
+    @property
+    def total_minor(self) -> int:
+        return sum(line.total_minor for line in self.lines)
+
+    @property
+    def vat_minor(self) -> int:
+        return sum(line.vat_minor for line in self.lines)
+
+    @property
+    def fingerprint(self) -> str:
+        """Same products, quantities and prices ⇔ same fingerprint."""
+        text = ";".join(
+            f"{li.product_id}:{li.quantity}:{li.unit_price_minor}:{li.vat_percent}"
+            for li in self.lines
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def avarda_items(self) -> list[Item]:
+        return [
+            Item(
+                description=line.name,
+                notes=f"{line.sku} x {line.quantity}",
+                amount=minor_to_decimal(line.total_minor),
+                tax_code=str(line.vat_percent),
+                tax_amount=minor_to_decimal(line.vat_minor),
+            )
+            for line in self.lines
+        ]
+
+
+def vat_included(gross_minor: int, vat_percent: int) -> int:
+    """The VAT inside a VAT-inclusive amount, rounded half up to whole öre."""
+    denominator = 100 + vat_percent
+    return (2 * gross_minor * vat_percent + denominator) // (2 * denominator)
+
+
+def begin_checkout(lines: Sequence[tuple[int, int]], current_token: str | None) -> CheckoutSession:
+    """Create or reuse the pending order for a cart of ``(product_id, quantity)`` lines.
+
+    ``current_token`` is the token of the order this browser checked out before (from
+    its session), or None. Raises :class:`EmptyCart`, :class:`InvalidCart`,
+    :class:`OutOfStock` or :class:`CheckoutUnavailable` (Avarda failed); nothing is
+    written in those cases.
+    """
+    cart = price_cart(lines)
+    existing = _pending_order(current_token) if current_token else None
+    end_read()
+    client = avarda_client()
+
+    if existing is not None and existing.purchase_id:
+        if existing.cart_fingerprint == cart.fingerprint:
+            state = _purchase_state(existing.purchase_id)
+            if state is None or not (isinstance(state, PurchaseState) and state.is_dead):
+                return _session(existing, reused=True, completed=state == PurchaseState.COMPLETED)
+        else:
+            try:
+                client.update_items(
+                    existing.purchase_id, minor_to_decimal(cart.total_minor), cart.avarda_items()
+                )
+            except AvardaRefused:
+                log.info("UpdateItems refused for order %s: new purchase", existing.number)
+            except AvardaError as exc:
+                raise CheckoutUnavailable() from exc
+            else:
+                updated = _replace_lines(existing.id, existing.purchase_id, cart)
+                if updated is not None:
+                    return _session(updated, reused=True)
+    return _new_order(cart)
+
+
+def price_cart(lines: Sequence[tuple[int, int]]) -> PricedCart:
+    """Validate the cart against the catalogue: prices from the database, never the caller."""
+    quantities: dict[int, int] = {}
+    for product_id, quantity in lines:
+        if (
+            isinstance(quantity, bool)
+            or not isinstance(quantity, int)
+            or not isinstance(product_id, int)
+            or quantity < 0
+        ):
+            raise InvalidCart("A quantity in your cart is not valid.")
+        if quantity:
+            quantities[product_id] = quantities.get(product_id, 0) + quantity
+    if not quantities:
+        raise EmptyCart()
+    if any(q > MAX_QUANTITY for q in quantities.values()):
+        raise InvalidCart(f"At most {MAX_QUANTITY} of each product, please.")
+    products = {
+        p.id: p
+        for p in db.session.scalars(sa.select(Product).where(Product.id.in_(list(quantities))))
+    }
+    if len(products) != len(quantities):
+        raise InvalidCart("A product in your cart is no longer sold.")
+    short = [products[pid].sku for pid, q in sorted(quantities.items()) if products[pid].stock < q]
+    if short:
+        raise OutOfStock(short)
+    return PricedCart(
+        tuple(
+            PricedLine(pid, p.sku, p.name, quantities[pid], p.price_minor, p.vat_percent)
+            for pid, p in sorted(products.items())
+        )
+    )
+
+
+def _pending_order(token: str) -> Order | None:
+    order = db.session.scalars(sa.select(Order).where(Order.token == token)).one_or_none()
+    if order is None or order.state != OrderState.PENDING:
+        return None
+    return order
+
+
+def _purchase_state(purchase_id: str) -> PurchaseState | int | None:
+    """Avarda's state of a purchase we are about to reuse; None if Avarda is unreachable
+    (then reuse it anyway: the form will tell the customer if it cannot be shown)."""
+    try:
+        return avarda_client().get_payment_status(purchase_id).state
+    except AvardaError as exc:
+        log.warning("GetPaymentStatus before reuse failed: %s", exc)
+        return None
+
+
+def _lines_for(cart: PricedCart) -> list[OrderLine]:
+    return [
+        OrderLine(
+            product_id=li.product_id,
+            sku=li.sku,
+            name=li.name,
+            quantity=li.quantity,
+            unit_price_minor=li.unit_price_minor,
+            vat_percent=li.vat_percent,
+            line_total_minor=li.total_minor,
+            vat_minor=li.vat_minor,
+        )
+        for li in cart.lines
+    ]
+
+
+def _replace_lines(order_id: int, purchase_id: str, cart: PricedCart) -> Order | None:
+    """Store the updated cart on the order, if it is still the pending order of that
+    purchase (a confirm step may have finished it meanwhile: then start anew)."""
+    with write_transaction() as session:
+        order = lock_order(session, order_id)
+        if order.state != OrderState.PENDING or order.purchase_id != purchase_id:
+            return None
+        order.lines = _lines_for(cart)
+        order.total_minor = cart.total_minor
+        order.vat_minor = cart.vat_minor
+        order.cart_fingerprint = cart.fingerprint
+    return order
+
+
+def _new_order(cart: PricedCart) -> CheckoutSession:
+    """InitializePayment first, then one insert: no order without a purchase."""
+    number, token = new_order_number(), new_token()
+    try:
+        purchase_id = avarda_client().initialize_payment(
+            minor_to_decimal(cart.total_minor),
+            cart.avarda_items(),
+            order_reference=number,
+            UserLanguageCode="en-US",
+        )
+    except AvardaUnavailable as exc:
+        raise CheckoutUnavailable() from exc
+    except AvardaError as exc:
+        log.error("InitializePayment failed: %s", exc)
+        raise CheckoutUnavailable() from exc
+    with write_transaction() as session:
+        order = Order(
+            token=token,
+            number=number,
+            state=OrderState.PENDING.value,
+            total_minor=cart.total_minor,
+            vat_minor=cart.vat_minor,
+            purchase_id=purchase_id,
+            cart_fingerprint=cart.fingerprint,
+            lines=_lines_for(cart),
+        )
+        session.add(order)
+    log.info("order %s created with purchase %s", number, purchase_id)
+    return _session(order)
+
+
+def _session(order: Order, reused: bool = False, completed: bool = False) -> CheckoutSession:
+    assert order.purchase_id is not None
+    return CheckoutSession(
+        order_token=order.token,
+        purchase_id=order.purchase_id,
+        order_number=order.number,
+        total_minor=order.total_minor,
+        vat_minor=order.vat_minor,
+        currency=order.currency,
+        reused=reused,
+        completed=completed,
+    )

@@ -1,0 +1,305 @@
+"""The one confirm step, used by the server callback, the done page and the sweep.
+
+1. Find the order of the purchase (unknown purchase: stop, nothing is written).
+2. Ask Avarda for the purchase's status (GetPaymentStatus, short timeout), with no
+   transaction open: the browser's ``done`` and the callback carry no result, only
+   Avarda's own answer counts.
+3. In ONE transaction that locks the order row, decide and apply:
+
+   ========================  ===========  ===============================================
+   Avarda says               order was    result
+   ========================  ===========  ===============================================
+   Completed                 pending      paid (price matches, stock suffices): method and
+                                          customer recorded, stock decremented, one
+                                          confirmation e-mail in the outbox; otherwise
+                                          on_hold with the reason
+   Completed                 failed       on_hold: money arrived for a failed order, a
+                                          human must look (never silently dropped)
+   Error/TimedOut/Cancelled  pending      failed
+   anything else             pending      stays pending
+   anything                  paid/on_hold unchanged (states only move forward)
+   (unreachable)             any          unchanged
+   ========================  ===========  ===============================================
+
+   The notification itself is written as an ``OrderEvent`` in that same transaction,
+   duplicates included, so "done" and its effect commit together or not at all. The
+   path that first moved the order out of pending is kept in ``confirmed_by``.
+
+Concurrency: the row lock (``FOR UPDATE`` on PostgreSQL, the database write lock of
+``BEGIN IMMEDIATE`` on SQLite) makes concurrent notifications for one order run one
+after the other; each re-reads the state under the lock, so exactly one of them sees
+"pending" and does the work.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shop.avarda import AvardaError, PaymentStatus, decimal_to_minor, payment_method_label
+from shop.extensions import db
+from shop.models import (
+    ConfirmPath,
+    Order,
+    OrderEvent,
+    OrderState,
+    OutboxEmail,
+    Product,
+    utcnow,
+)
+from shop.orders.gateway import avarda_client
+from shop.orders.transactions import end_read, lock_order, write_transaction
+
+log = logging.getLogger(__name__)
+
+PathName = Literal["callback", "browser", "sweep"]
+
+
+class ConfirmOutcome(enum.StrEnum):
+    CONFIRMED_NOW = "confirmed_now"  # this notification made the order paid
+    ALREADY_CONFIRMED = "already_confirmed"  # it was paid before
+    PENDING = "pending"  # Avarda does not say Completed (yet)
+    FAILED = "failed"  # the order is failed (now or before)
+    ON_HOLD = "on_hold"  # the order is held for review (now or before)
+    UNKNOWN_PURCHASE = "unknown_purchase"  # no order has this purchase id
+    AVARDA_UNAVAILABLE = "avarda_unavailable"  # no trustworthy status to act on
+
+
+class EventOutcome(enum.StrEnum):
+    """What one notification did, as stored in ``OrderEvent.outcome``."""
+
+    PAID = "paid"
+    HELD = "held"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"  # the order was already final; nothing changed
+    PENDING = "pending"
+    AVARDA_UNAVAILABLE = "avarda_unavailable"
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    outcome: ConfirmOutcome
+    order: Order | None
+    avarda_state: str | None = None
+
+    @property
+    def state(self) -> OrderState | None:
+        return OrderState(self.order.state) if self.order is not None else None
+
+    @property
+    def order_token(self) -> str | None:
+        return self.order.token if self.order is not None else None
+
+    @property
+    def is_done(self) -> bool:
+        """The shop reached a final decision for this purchase (answer Avarda 2xx)."""
+        return self.outcome in {
+            ConfirmOutcome.CONFIRMED_NOW,
+            ConfirmOutcome.ALREADY_CONFIRMED,
+            ConfirmOutcome.ON_HOLD,
+            ConfirmOutcome.FAILED,
+        }
+
+
+def confirm_purchase(purchase_id: str, path: PathName) -> ConfirmResult:
+    """Learn the truth about ``purchase_id`` from Avarda and apply it to its order.
+
+    Idempotent and safe to run concurrently from any number of processes. Database
+    errors propagate (callers answer "try again"); Avarda errors become
+    ``AVARDA_UNAVAILABLE`` without changing the order.
+    """
+    via = ConfirmPath(path)
+    order_id = db.session.scalar(sa.select(Order.id).where(Order.purchase_id == purchase_id))
+    end_read()
+    if order_id is None:
+        log.info("confirm via %s: unknown purchase %s", via, purchase_id)
+        return ConfirmResult(ConfirmOutcome.UNKNOWN_PURCHASE, None)
+
+    status: PaymentStatus | None = None
+    problem = ""
+    try:
+        status = avarda_client().get_payment_status(purchase_id)
+    except AvardaError as exc:
+        problem = str(exc)
+        log.warning("confirm via %s: GetPaymentStatus failed: %s", via, problem)
+
+    with write_transaction() as session:
+        order = lock_order(session, order_id)
+        outcome, event_outcome, detail = _apply(session, order, status, via, problem)
+        if not (via is ConfirmPath.SWEEP and event_outcome in _SWEEP_QUIET):
+            attempt = 1 + (
+                session.scalar(
+                    sa.select(sa.func.count(OrderEvent.id)).where(
+                        OrderEvent.order_id == order.id, OrderEvent.path == via.value
+                    )
+                )
+                or 0
+            )
+            session.add(
+                OrderEvent(
+                    order_id=order.id,
+                    path=via.value,
+                    at=utcnow(),
+                    attempt=attempt,
+                    avarda_state=status.state_label if status else None,
+                    outcome=event_outcome.value,
+                    detail=detail,
+                )
+            )
+    log.info("confirm %s via %s: %s", order.number, via, outcome)
+    return ConfirmResult(outcome, order, status.state_label if status else None)
+
+
+# A sweep that finds nothing new leaves no trace, or every abandoned order would
+# collect an event per sweep run until Avarda times the purchase out.
+_SWEEP_QUIET = {EventOutcome.PENDING, EventOutcome.AVARDA_UNAVAILABLE}
+
+_FINAL_OUTCOME = {
+    OrderState.PAID: ConfirmOutcome.ALREADY_CONFIRMED,
+    OrderState.ON_HOLD: ConfirmOutcome.ON_HOLD,
+    OrderState.FAILED: ConfirmOutcome.FAILED,
+}
+
+
+def _apply(
+    session: Session,
+    order: Order,
+    status: PaymentStatus | None,
+    via: ConfirmPath,
+    problem: str,
+) -> tuple[ConfirmOutcome, EventOutcome, str]:
+    """Decide under the lock; mutate ``order`` (and stock, outbox) accordingly."""
+    state = OrderState(order.state)
+    now = utcnow()
+
+    if status is None:
+        if state in (OrderState.PAID, OrderState.ON_HOLD):
+            return _FINAL_OUTCOME[state], EventOutcome.DUPLICATE, f"Avarda unreachable ({problem})"
+        # A failed order stays "unavailable" so a callback is retried: it may be a
+        # late completion that must not be acknowledged unseen.
+        return ConfirmOutcome.AVARDA_UNAVAILABLE, EventOutcome.AVARDA_UNAVAILABLE, problem
+
+    if status.is_completed:
+        if state is OrderState.PENDING:
+            _record_payment(order, status)
+            reason = _hold_reason(session, order, status)
+            if reason:
+                _finish(order, OrderState.ON_HOLD, via, now)
+                order.hold_reason = reason
+                return ConfirmOutcome.ON_HOLD, EventOutcome.HELD, reason
+            _finish(order, OrderState.PAID, via, now)
+            _take_stock(session, order)
+            session.add(_confirmation_email(order, now))
+            return ConfirmOutcome.CONFIRMED_NOW, EventOutcome.PAID, ""
+        if state is OrderState.FAILED:
+            _record_payment(order, status)
+            reason = "Avarda reports Completed for an order the shop had marked failed."
+            _finish(order, OrderState.ON_HOLD, via, now)
+            order.hold_reason = reason
+            return ConfirmOutcome.ON_HOLD, EventOutcome.HELD, reason
+        return _FINAL_OUTCOME[state], EventOutcome.DUPLICATE, ""
+
+    if status.is_dead:
+        if state is OrderState.PENDING:
+            order.state = OrderState.FAILED.value
+            order.updated_at = now
+            return ConfirmOutcome.FAILED, EventOutcome.FAILED, ""
+        return (
+            _FINAL_OUTCOME[state],
+            EventOutcome.DUPLICATE,
+            f"late {status.state_label} ignored: the order is already {state.value}",
+        )
+
+    if state is OrderState.PENDING:
+        return ConfirmOutcome.PENDING, EventOutcome.PENDING, ""
+    return _FINAL_OUTCOME[state], EventOutcome.DUPLICATE, ""
+
+
+def _finish(order: Order, state: OrderState, via: ConfirmPath, now: datetime) -> None:
+    order.state = state.value
+    order.confirmed_by = via.value
+    order.confirmed_at = now
+    order.updated_at = now
+
+
+def _record_payment(order: Order, status: PaymentStatus) -> None:
+    customer = status.customer
+    order.payment_method = payment_method_label(status.payment_method)
+    order.customer_email = customer.email
+    order.customer_phone = customer.phone
+    order.customer_first_name = customer.first_name
+    order.customer_last_name = customer.last_name
+    order.customer_address_line1 = customer.address_line1
+    order.customer_address_line2 = customer.address_line2
+    order.customer_zip = customer.zip
+    order.customer_city = customer.city
+    order.customer_country = customer.country
+    if status.price is not None:
+        order.avarda_price_minor = decimal_to_minor(status.price)
+
+
+def _hold_reason(session: Session, order: Order, status: PaymentStatus) -> str:
+    """Why a Completed purchase cannot simply be accepted, or "" if it can."""
+    avarda_minor = decimal_to_minor(status.price) if status.price is not None else None
+    if avarda_minor != order.total_minor:
+        shown = "nothing" if status.price is None else f"{status.price}"
+        return (
+            f"Amount mismatch: Avarda charged {shown}, the order totals "
+            f"{order.total_minor / 100:.2f} {order.currency}."
+        )
+    if status.order_reference and status.order_reference != order.number:
+        return f"Avarda's order reference {status.order_reference!r} is not {order.number}."
+    wanted = _wanted(order)
+    rows = session.execute(
+        sa.select(Product.id, Product.sku, Product.stock)
+        .where(Product.id.in_(list(wanted)))
+        .order_by(Product.id)
+        .with_for_update()
+    ).all()
+    short = [sku for pid, sku, stock in rows if stock < wanted[pid]]
+    if short:
+        return "Paid, but not enough stock left for: " + ", ".join(short) + "."
+    return ""
+
+
+def _wanted(order: Order) -> dict[int, int]:
+    wanted: dict[int, int] = {}
+    for line in order.lines:
+        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
+    return wanted
+
+
+def _take_stock(session: Session, order: Order) -> None:
+    """Atomic decrements, in product id order (no deadlock between two orders)."""
+    for product_id, quantity in sorted(_wanted(order).items()):
+        session.execute(
+            sa.update(Product)
+            .where(Product.id == product_id)
+            .values(stock=Product.stock - quantity)
+        )
+
+
+def _confirmation_email(order: Order, now: datetime) -> OutboxEmail:
+    lines = "\n".join(
+        f"  {line.quantity} x {line.name}  {line.line_total_minor / 100:.2f} {order.currency}"
+        for line in order.lines
+    )
+    name = order.customer_first_name or "customer"
+    return OutboxEmail(
+        order_id=order.id,
+        kind="order_confirmation",
+        to_address=order.customer_email or "",
+        subject=f"Order {order.number} is confirmed",
+        body=(
+            f"Hello {name},\n\nthank you for your order {order.number}. "
+            f"We have received your payment ({order.payment_method or 'Avarda'}).\n\n"
+            f"{lines}\n  Total {order.total_minor / 100:.2f} {order.currency}\n"
+        ),
+        created_at=now,
+    )

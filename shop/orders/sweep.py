@@ -1,0 +1,102 @@
+"""The sweep: confirm pending orders whose notifications never arrived.
+
+Each run asks Avarda's GetPaymentStatusQueue which purchases completed since the
+oldest pending order (a hint: those are confirmed whatever their age), then runs the
+confirm step for every pending order older than ``min_age`` seconds. The confirm step
+marks an order failed once Avarda reports its purchase dead (for example
+SessionTimedOut for an abandoned checkout), and leaves it pending otherwise.
+
+Safe on several hosts at once: the sweep only chooses candidates; every decision is
+taken by the confirm step under the order's row lock, so two sweepers (or a sweeper
+and a callback) working on the same order change it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from shop.avarda import AvardaError
+from shop.extensions import db
+from shop.models import Order, OrderState, utcnow
+from shop.orders.confirm import ConfirmOutcome, confirm_purchase
+from shop.orders.gateway import avarda_client
+from shop.orders.transactions import end_read
+
+log = logging.getLogger(__name__)
+
+QUEUE_PAGE = 100
+QUEUE_MAX_PAGES = 20
+QUEUE_SLACK = timedelta(minutes=5)
+BATCH_LIMIT = 500
+
+
+@dataclass
+class SweepReport:
+    checked: int = 0
+    hinted: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+
+    def count(self, outcome: ConfirmOutcome) -> None:
+        self.outcomes[outcome.value] = self.outcomes.get(outcome.value, 0) + 1
+
+    def __str__(self) -> str:
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items())) or "nothing"
+        return f"checked {self.checked} (hinted {self.hinted}): {parts}; errors {self.errors}"
+
+
+def sweep(min_age: float | None = None, now: datetime | None = None) -> SweepReport:
+    """One pass. ``min_age`` defaults to ``RECONCILE_MIN_AGE`` (seconds)."""
+    if min_age is None:
+        min_age = float(current_app.config["RECONCILE_MIN_AGE"])
+    now = now or utcnow()
+    pending = db.session.execute(
+        sa.select(Order.purchase_id, Order.created_at)
+        .where(Order.state == OrderState.PENDING.value, Order.purchase_id.is_not(None))
+        .order_by(Order.created_at)
+        .limit(BATCH_LIMIT)
+    ).all()
+    end_read()
+    report = SweepReport()
+    if not pending:
+        return report
+
+    pending_ids = {pid for pid, _ in pending}
+    hinted = [pid for pid in _completed_since(pending[0][1] - QUEUE_SLACK) if pid in pending_ids]
+    cutoff = now - timedelta(seconds=min_age)
+    old = [pid for pid, created in pending if created <= cutoff and pid not in set(hinted)]
+    report.hinted = len(hinted)
+
+    for purchase_id in [*hinted, *old]:
+        report.checked += 1
+        try:
+            result = confirm_purchase(purchase_id, "sweep")
+        except Exception:
+            report.errors += 1
+            db.session.rollback()
+            log.exception("sweep: confirming %s failed", purchase_id)
+            continue
+        report.count(result.outcome)
+    return report
+
+
+def _completed_since(start: datetime) -> list[str]:
+    """Purchase ids Avarda reports completed since ``start``; [] when it cannot say."""
+    ids: list[str] = []
+    client = avarda_client()
+    try:
+        for page in range(QUEUE_MAX_PAGES):
+            batch = client.get_payment_status_queue(
+                start_date=start, offset=page * QUEUE_PAGE, page_size=QUEUE_PAGE
+            )
+            ids.extend(batch)
+            if len(batch) < QUEUE_PAGE:
+                break
+    except AvardaError as exc:
+        log.info("sweep: GetPaymentStatusQueue unavailable (%s); checking by age only", exc)
+    return ids

@@ -1,0 +1,44 @@
+"""The catalogue and the product pages (read-only; adding to the cart is in cart.py)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, session
+
+from shop.cart import Cart, valid_sku
+from shop.models import Product
+from shop.orders.catalog import get_product_by_sku, list_products
+from shop.orders.checkout import vat_included
+from shop.views.forms import AddToCartForm
+
+bp = Blueprint("catalog", __name__)
+
+
+def product_or_404(sku: str) -> Product:
+    if not valid_sku(sku):
+        abort(404)
+    product = get_product_by_sku(sku)
+    if product is None:
+        abort(404)
+    return product
+
+
+@bp.get("/")
+def index() -> str:
+    """All products, those in stock first, in the order they were seeded."""
+    products = sorted(list_products(), key=lambda p: p.stock <= 0)
+    return render_template("catalog/index.html", products=products)
+
+
+@bp.get("/products/<sku>")
+def product(sku: str) -> str:
+    item = product_or_404(sku)
+    form = AddToCartForm(sku=item.sku, quantity=1)
+    return render_template(
+        "catalog/product.html",
+        product=item,
+        form=form,
+        vat_percent=item.vat_percent,
+        vat_amount=vat_included(item.price_minor, item.vat_percent),
+        in_cart=Cart(session).quantity(item.sku),
+        max_quantity=min(Cart.MAX_QUANTITY, max(item.stock, 1)),
+    )

@@ -1,0 +1,63 @@
+"""Error pages: JSON for API clients, HTML for browsers (the microblog pattern).
+
+A client that prefers ``application/json`` (or accepts anything, like ``curl``) gets
+``{"error": ..., "message": ..., "status": ...}``; a browser gets the template
+``errors/<code>.html`` when the web layer has one, otherwise a short plain page.
+Unexpected exceptions roll the session back and answer 500 without any detail.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from jinja2 import TemplateNotFound
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from shop.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def wants_json_response() -> bool:
+    accept = request.accept_mimetypes
+    return accept["application/json"] >= accept["text/html"]
+
+
+def error_response(status: int, message: str | None = None) -> Response:
+    """The response for an HTTP error ``status``, in the format the client accepts."""
+    exc = InternalServerError() if status == 500 else None
+    name = _name(status, exc)
+    message = message or name
+    if wants_json_response():
+        response = jsonify(error=name, message=message, status=status)
+    else:
+        try:
+            body = render_template(f"errors/{status}.html", status=status, message=message)
+            response = Response(body, mimetype="text/html")
+        except TemplateNotFound:
+            response = Response(f"{status} {name}\n\n{message}\n", mimetype="text/plain")
+    response.status_code = status
+    return response
+
+
+def _name(status: int, exc: HTTPException | None = None) -> str:
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    return HTTP_STATUS_CODES.get(status, exc.name if exc else "Error")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException) -> Response:
+        response = error_response(exc.code or 500, exc.description)
+        for key, value in exc.get_headers():
+            if key.lower() not in ("content-type", "content-length"):
+                response.headers[key] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return error_response(500, "Something went wrong on our side.")

@@ -1,0 +1,44 @@
+"""The customer's order page and its small JSON status document.
+
+The public token in the URL is the only key (unguessable, unlike the order number),
+so an unknown token is a plain 404 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, render_template, url_for
+from werkzeug.wrappers import Response
+
+from shop.models import Order
+from shop.orders.queries import get_order_by_token, order_status_json, timeline
+
+bp = Blueprint("orders", __name__, url_prefix="/orders")
+
+
+def _order_or_none(token: str) -> Order | None:
+    return get_order_by_token(token) if len(token) <= 64 else None
+
+
+@bp.get("/<token>")
+def show(token: str) -> str:
+    order = _order_or_none(token)
+    if order is None:
+        abort(404, "We could not find that order. Check the link in your confirmation e-mail.")
+    story = timeline(order)
+    return render_template(
+        "orders/show.html",
+        order=order,
+        headline=story[0],
+        events=story[1:],
+        status_url=url_for("orders.status", token=order.token),
+    )
+
+
+@bp.get("/<token>/status")
+def status(token: str) -> Response:
+    order = _order_or_none(token)
+    if order is None:
+        response = jsonify(error="Not Found", message="No order has this token.", status=404)
+        response.status_code = 404
+        return response
+    return jsonify(order_status_json(order))

@@ -1,0 +1,31 @@
+"""The link between a browser's session and the order it last checked out.
+
+A customer whose browser never came back from Avarda (tab closed, callback confirmed
+the order) still has the paid items in the session cart. The next time they open the
+cart or the checkout, the cart notices that its order is paid and empties itself, so
+nobody pays twice by accident.
+"""
+
+from __future__ import annotations
+
+from flask import flash
+
+from shop.cart import Cart
+from shop.models import OrderState
+from shop.orders.queries import get_order_by_token
+
+
+def forget_finished_order(cart: Cart) -> None:
+    """Empty the cart if its order was paid (or held after payment); forget a dead order."""
+    token = cart.order_token
+    if token is None:
+        return
+    order = get_order_by_token(token)
+    if order is None:
+        cart.order_token = None
+    elif order.state in (OrderState.PAID, OrderState.ON_HOLD):
+        number = order.number
+        cart.clear()
+        flash(f"Order {number} is paid, thank you. Your cart is empty again.", "success")
+    elif order.state == OrderState.FAILED:
+        cart.order_token = None

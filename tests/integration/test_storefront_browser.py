@@ -1,0 +1,81 @@
+"""The storefront's own JavaScript in a real Chromium: the done page and the order page
+follow a pending order until it is paid, and the cart saves a changed quantity."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.integration.storefront_helpers import LiveStack, start_stack, stop_stack
+from tests.support import wait_until
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def stack(live_server, tmp_path) -> Iterator[LiveStack]:
+    stack = start_stack(live_server, tmp_path)
+    yield stack
+    stop_stack(stack)
+
+
+def checkout(stack: LiveStack) -> tuple[str, str]:
+    """(order token, purchase id) of a fresh pending order, made through the test client."""
+    stack.shop.cart.add("MUG-01", 1)
+    page = stack.shop.client.get("/checkout").get_data(as_text=True)
+    token = re.search(r'data-order-token="([^"]+)"', page).group(1)
+    purchase_id = re.search(r'purchaseId: "([0-9a-f]{32})"', page).group(1)
+    return token, purchase_id
+
+
+def pay_by_callback(stack: LiveStack, token: str, purchase_id: str) -> None:
+    stack.complete(
+        purchase_id,
+        "Invoice",
+        PurchaseCompletedCallbackUrl=stack.shop_url + "/avarda/purchase-completed",
+    )
+
+    def paid() -> bool:
+        stack.deliver()
+        return stack.shop.client.get(f"/orders/{token}/status").get_json()["state"] == "paid"
+
+    wait_until(paid, timeout=10, message="the callback pays the order")
+
+
+def test_done_page_updates_itself_when_the_callback_pays(stack, page):
+    token, purchase_id = checkout(stack)
+    page.goto(f"{stack.shop_url}/checkout/done?purchaseId={purchase_id}")
+    expect(page.get_by_text("Confirming your payment…")).to_be_visible()
+    assert page.locator("[data-order-token]").first.get_attribute("data-order-token") == token
+
+    pay_by_callback(stack, token, purchase_id)
+    expect(page.get_by_text("Payment confirmed")).to_be_visible(timeout=10_000)
+    expect(page.get_by_text("Confirming your payment…")).to_have_count(0)
+
+
+def test_order_page_reloads_with_the_story_once_paid(stack, page):
+    token, purchase_id = checkout(stack)
+    page.goto(f"{stack.shop_url}/orders/{token}")
+    expect(page.get_by_text("Waiting for payment.")).to_be_visible()
+
+    pay_by_callback(stack, token, purchase_id)
+    expect(
+        page.get_by_text(re.compile(r"Paid\. Confirmed by Avarda's server-side callback at"))
+    ).to_be_visible(timeout=10_000)
+    expect(page.get_by_text("your browser did not return to the shop")).to_be_visible()
+
+
+def test_cart_saves_a_changed_quantity(stack, page):
+    page.goto(stack.shop_url + "/products/TEE-01")
+    page.get_by_label("Quantity").fill("2")
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_text("Added 2 × Organic cotton T-shirt to your cart.")).to_be_visible()
+    page.goto(stack.shop_url + "/cart")
+    quantity = page.get_by_label("Quantity of Organic cotton T-shirt")
+    quantity.fill("3")
+    quantity.press("Tab")  # change event: the script submits the form
+    expect(page.get_by_text("Updated Organic cotton T-shirt: 3 in your cart.")).to_be_visible()
+    expect(page.get_by_text("747,00 kr").first).to_be_visible()

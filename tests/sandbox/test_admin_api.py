@@ -1,0 +1,149 @@
+"""The admin JSON API: auth, scripted completion (one transaction), merchant settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sandbox.conftest import ADMIN, SITE_CODE
+
+
+def test_admin_api_needs_the_sandbox_admin_login(sandbox):
+    purchase_id = sandbox.initialize()
+    calls = [
+        ("GET", f"Purchases/{purchase_id}", None),
+        ("POST", f"Purchases/{purchase_id}/Complete", {"PaymentMethod": "Invoice"}),
+        ("GET", f"Merchants/{SITE_CODE}", None),
+        ("PUT", f"Merchants/{SITE_CODE}", {"callback_copies": 3}),
+        ("POST", "Deliveries/1/Redeliver", None),
+    ]
+    for verb, path, body in calls:
+        for auth in (None, (ADMIN[0], "wrong"), ("wrong", ADMIN[1])):
+            response = sandbox.admin(verb, path, auth=auth, json=body)
+            assert response.status_code == 401, (verb, path, auth)
+    assert sandbox.status(purchase_id)["State"] == 0
+    assert sandbox.settings()["callback_copies"] == 1
+
+
+def test_without_an_admin_password_nobody_gets_in(make_sandbox):
+    sandbox = make_sandbox(SANDBOX_ADMIN_PASSWORD="")
+    response = sandbox.admin("GET", f"Merchants/{SITE_CODE}", auth=(ADMIN[0], ""))
+    assert response.status_code == 401
+
+
+def test_complete_then_read_at_once_shows_completed_with_its_delivery(sandbox):
+    purchase_id = sandbox.initialize()
+    url = "http://127.0.0.1:9/callback"
+    body = sandbox.complete(purchase_id, PurchaseCompletedCallbackUrl=url, Mail="b@example.com")
+    assert body["State"] == 2 and body["PaymentMethod"] == 0 and body["Completed"]
+    assert body["Mail"] == "b@example.com"
+    assert body["InvoicingFirstName"]  # demo customer filled in
+    status = sandbox.status(purchase_id)
+    assert (status["State"], status["Completed"]) == (2, body["Completed"])
+    [delivery] = sandbox.purchase(purchase_id)["deliveries"]
+    assert delivery["url"] == url and delivery["status"] == "pending"
+    assert delivery["attempt_count"] == 0 and delivery["attempts"] == []
+
+
+def test_completing_twice_changes_nothing_and_queues_no_second_callback(sandbox):
+    purchase_id = sandbox.initialize()
+    first = sandbox.complete(purchase_id, PurchaseCompletedCallbackUrl="http://127.0.0.1:9/cb")
+    second = sandbox.complete(
+        purchase_id, "Card", PurchaseCompletedCallbackUrl="http://127.0.0.1:9/x"
+    )
+    assert second["Completed"] == first["Completed"] and second["PaymentMethod"] == 0
+    assert len(second["deliveries"]) == 1
+
+
+def test_no_delivery_without_a_url_or_with_callbacks_disabled(sandbox):
+    without_url = sandbox.initialize()
+    assert sandbox.complete(without_url)["deliveries"] == []
+    sandbox.settings(callback_enabled=False)
+    disabled = sandbox.initialize()
+    body = sandbox.complete(disabled, PurchaseCompletedCallbackUrl="http://127.0.0.1:9/cb")
+    assert body["State"] == 2 and body["deliveries"] == []
+
+
+@pytest.mark.parametrize(
+    ("method", "states", "wire_method"),
+    [
+        ("Invoice", [0, 1, 2], 0),
+        ("Card", [0, 1, 6, 2], 2),
+        ("DirectPayment", [0, 1, 9, 2], 3),
+        ("Fail", [0, 1, 3], None),
+    ],
+)
+def test_scripted_methods_pass_through_their_states(sandbox, method, states, wire_method):
+    purchase_id = sandbox.initialize()
+    body = sandbox.complete(purchase_id, method)
+    assert [change["to"] for change in body["history"]] == states
+    assert body["PaymentMethod"] == wire_method
+    assert (body["Completed"] is not None) == (states[-1] == 2)
+
+
+def test_complete_rejects_bad_input_without_changing_anything(sandbox):
+    purchase_id = sandbox.initialize()
+    for body in (
+        {"PaymentMethod": "Bitcoin"},
+        {"Mail": "x" * 61},
+        {"PurchaseCompletedCallbackUrl": 5},
+    ):
+        response = sandbox.admin("POST", f"Purchases/{purchase_id}/Complete", json=body)
+        assert response.status_code == 400, body
+        assert response.json()["errors"]
+    missing = sandbox.admin("POST", f"Purchases/{'0' * 32}/Complete", json={})
+    assert missing.status_code == 404
+    assert sandbox.status(purchase_id)["State"] == 0
+
+
+def test_merchant_settings_mask_secrets_and_update_partially(sandbox):
+    settings = sandbox.settings()
+    assert settings["callback_authorization"] == {
+        "scheme": "Basic",
+        "username": "avarda",
+        "password": "***",
+    }
+    assert "127.0.0.1" in settings["callback_allowed_hosts"]
+    changed = sandbox.settings(callback_copies=2, never_call_done=True, retry_schedule_ms=[0, 5])
+    assert (changed["callback_copies"], changed["never_call_done"]) == (2, True)
+    assert changed["retry_schedule_ms"] == [0, 5]
+    assert changed["max_attempts"] == settings["max_attempts"]
+    bearer = sandbox.settings(callback_authorization={"scheme": "Bearer", "token": "jwt-token"})
+    assert bearer["callback_authorization"] == {"scheme": "Bearer", "token": "***"}
+
+
+BAD_SETTINGS = [
+    {"no_such_setting": 1},
+    {"callback_copies": 0},
+    {"max_attempts": True},
+    {"callback_enabled": "yes"},
+    {"retry_schedule_ms": [0, -1]},
+    {"retry_schedule_ms": "0,5"},
+    {"callback_allowed_hosts": "localhost"},
+    {"callback_authorization": {"scheme": "Digest"}},
+    {"callback_authorization": {"scheme": "Basic", "username": "u"}},
+    {"callback_copies": 2, "done_delay_seconds": -1},
+    [1, 2],
+]
+
+
+def test_bad_settings_are_400_and_change_nothing(sandbox):
+    before = sandbox.settings()
+    for body in BAD_SETTINGS:
+        response = sandbox.admin("PUT", f"Merchants/{SITE_CODE}", json=body)
+        assert response.status_code == 400, body
+        assert response.json()["error"]
+    assert sandbox.settings() == before
+
+
+def test_unknown_merchant_is_404(sandbox):
+    assert sandbox.admin("GET", "Merchants/nobody").status_code == 404
+    assert sandbox.admin("PUT", "Merchants/nobody", json={}).status_code == 404
+
+
+def test_init_db_keeps_settings_changed_at_run_time(sandbox):
+    from sandbox import init_db
+
+    sandbox.settings(callback_copies=3)
+    with sandbox.app.app_context():
+        init_db()
+    assert sandbox.settings()["callback_copies"] == 3

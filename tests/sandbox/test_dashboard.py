@@ -1,0 +1,101 @@
+"""The dashboard over HTTP: login, purchases, deliveries with redeliver, merchant settings."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from tests.sandbox.conftest import ADMIN, SITE_CODE
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+
+
+def login(sandbox) -> requests.Session:
+    browser = requests.Session()
+    page = browser.get(f"{sandbox.base}/Sandbox/login", timeout=5)
+    response = browser.post(
+        f"{sandbox.base}/Sandbox/login",
+        data={"csrf_token": csrf(page.text), "username": ADMIN[0], "password": ADMIN[1]},
+        timeout=5,
+    )
+    assert response.status_code == 200 and "Purchases" in response.text
+    return browser
+
+
+def test_dashboard_needs_a_login(sandbox):
+    with requests.Session() as browser:
+        response = browser.get(f"{sandbox.base}/Sandbox/", timeout=5, allow_redirects=False)
+        assert response.status_code == 302 and "/Sandbox/login" in response.headers["Location"]
+        page = browser.get(f"{sandbox.base}/Sandbox/login", timeout=5)
+        wrong = browser.post(
+            f"{sandbox.base}/Sandbox/login",
+            data={"csrf_token": csrf(page.text), "username": ADMIN[0], "password": "nope"},
+            timeout=5,
+        )
+        assert "Wrong user name or password." in wrong.text
+        no_token = browser.post(
+            f"{sandbox.base}/Sandbox/login",
+            data={"username": ADMIN[0], "password": ADMIN[1]},
+            timeout=5,
+        )
+        assert no_token.status_code == 400
+        assert browser.get(f"{sandbox.base}/Sandbox/", timeout=5).url.endswith(
+            "/Sandbox/login?next=/CheckOut2/Sandbox/?"
+        )
+
+
+def test_purchases_history_deliveries_and_redeliver(sandbox, receiver):
+    receiver.default = 500
+    purchase_id = sandbox.initialize()
+    sandbox.complete(purchase_id, PurchaseCompletedCallbackUrl=f"{receiver.url}/callback")
+    sandbox.deliver_until(purchase_id, "exhausted")
+    with login(sandbox) as browser:
+        listing = browser.get(f"{sandbox.base}/Sandbox/", timeout=5).text
+        assert purchase_id in listing and "exhausted" in listing
+        detail = browser.get(f"{sandbox.base}/Sandbox/purchases/{purchase_id}", timeout=5).text
+        assert "Invoice accepted" in detail and "UnexpectedStatus" in detail
+        [delivery] = sandbox.purchase(purchase_id)["deliveries"]
+        redeliver = browser.post(
+            f"{sandbox.base}/Sandbox/deliveries/{delivery['id']}/redeliver",
+            data={"csrf_token": csrf(detail)},
+            timeout=5,
+        )
+        assert redeliver.status_code == 200 and "queued again" in redeliver.text
+        assert sandbox.purchase(purchase_id)["deliveries"][0]["status"] == "pending"
+        listing = browser.get(f"{sandbox.base}/Sandbox/deliveries?status=pending", timeout=5)
+        assert purchase_id[:12] in listing.text
+
+
+def test_merchant_settings_form(sandbox):
+    with login(sandbox) as browser:
+        url = f"{sandbox.base}/Sandbox/merchants/{SITE_CODE}"
+        page = browser.get(url, timeout=5).text
+        assert 'value="avarda"' in page and "callback-secret" not in page
+        form = {
+            "csrf_token": csrf(page),
+            "callback_enabled": "y",
+            "auth_scheme": "Basic",
+            "auth_username": "avarda",
+            "auth_secret": "",
+            "callback_allowed_hosts": "",
+            "retry_schedule_ms": "0, 10",
+            "retry_every_ms": "10",
+            "max_attempts": "3",
+            "first_attempt_delay_ms": "0",
+            "callback_copies": "2",
+            "fail_first_attempts": "0",
+            "done_delay_seconds": "5",
+            "purchase_timeout_seconds": "600",
+        }
+        saved = browser.post(url, data=form, timeout=5)
+        assert "Settings saved." in saved.text
+        settings = sandbox.settings()
+        assert (settings["callback_copies"], settings["done_delay_seconds"]) == (2, 5)
+        assert settings["never_call_done"] is False and settings["retry_schedule_ms"] == [0, 10]
+        assert settings["callback_authorization"]["password"] == "***"
+        bad = browser.post(url, data=form | {"retry_schedule_ms": "soon"}, timeout=5)
+        assert "Retry schedule" in bad.text
+        assert sandbox.settings()["retry_schedule_ms"] == [0, 10]

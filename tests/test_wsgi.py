@@ -1,0 +1,54 @@
+"""wsgi.py: the demo's settings file and the lazy app attributes."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from dotenv import dotenv_values
+
+import wsgi
+
+REQUIRED = {
+    "SECRET_KEY",
+    "SANDBOX_SECRET_KEY",
+    "AVARDA_SITE_CODE",
+    "AVARDA_SITE_PASSWORD",
+    "CALLBACK_USERNAME",
+    "CALLBACK_PASSWORD",
+    "ADMIN_EMAIL",
+    "ADMIN_PASSWORD",
+    "SANDBOX_ADMIN_USERNAME",
+    "SANDBOX_ADMIN_PASSWORD",
+}
+
+
+def test_settings_are_generated_private_and_complete(tmp_path):
+    path = tmp_path / "instance" / "settings.env"
+    assert wsgi.ensure_settings(path) is True
+    values = dotenv_values(path)
+    assert set(values) == REQUIRED
+    assert all(values.values())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_settings_are_never_overwritten(tmp_path):
+    path = tmp_path / "settings.env"
+    wsgi.ensure_settings(path)
+    first = path.read_text()
+    assert wsgi.ensure_settings(path) is False
+    assert path.read_text() == first
+
+
+def test_two_generations_share_no_secret(tmp_path):
+    a, b = tmp_path / "a.env", tmp_path / "b.env"
+    wsgi.ensure_settings(a)
+    wsgi.ensure_settings(b)
+    va, vb = dotenv_values(a), dotenv_values(b)
+    for key in ("SECRET_KEY", "AVARDA_SITE_PASSWORD", "CALLBACK_PASSWORD", "ADMIN_PASSWORD"):
+        assert va[key] != vb[key]
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError):
+        wsgi.shop_and_sandbox  # noqa: B018

@@ -1,0 +1,90 @@
+"""A fake Avarda for unit tests of the services: purchases in a dict, no HTTP."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from shop.avarda import AvardaRefused, AvardaUnavailable, PaymentStatus, PurchaseState
+
+DEMO_CUSTOMER = {
+    "Mail": "anna@example.com",
+    "Phone": "0701234567",
+    "InvoicingFirstName": "Anna",
+    "InvoicingLastName": "Andersson",
+    "InvoicingAddressLine1": "Storgatan 1",
+    "InvoicingZip": "11122",
+    "InvoicingCity": "Stockholm",
+    "CountryCode": "SE",
+}
+
+
+class FakeAvarda:
+    """Enough of ``AvardaClient`` for the services. Thread-safe (tests race it)."""
+
+    def __init__(self) -> None:
+        self.purchases: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, Any]] = []
+        self.status_error: Exception | None = None
+        self.init_error: Exception | None = None
+        self._lock = threading.Lock()
+
+    def _log(self, name: str, arg: Any) -> None:
+        with self._lock:
+            self.calls.append((name, arg))
+
+    def count(self, name: str) -> int:
+        return sum(1 for n, _ in self.calls if n == name)
+
+    def initialize_payment(self, price: Decimal, items, order_reference: str, **_: Any) -> str:
+        self._log("InitializePayment", order_reference)
+        if self.init_error:
+            raise self.init_error
+        purchase_id = uuid.uuid4().hex
+        self.purchases[purchase_id] = {
+            "PurchaseId": purchase_id,
+            "State": PurchaseState.NEW.value,
+            "PaymentMethod": None,
+            "Price": price,
+            "OrderReference": order_reference,
+            "Completed": None,
+        }
+        return purchase_id
+
+    def update_items(self, purchase_id: str, price: Decimal, items) -> None:
+        self._log("UpdateItems", purchase_id)
+        purchase = self.purchases[purchase_id]
+        if purchase["State"] not in (0, 1):
+            raise AvardaRefused("UpdateItems: refused", 1, ["Purchase is not editable"])
+        purchase["Price"] = price
+
+    def get_payment_status(self, purchase_id: str, timeout: float | None = None) -> PaymentStatus:
+        self._log("GetPaymentStatus", purchase_id)
+        if self.status_error:
+            raise self.status_error
+        return PaymentStatus.from_wire(self.purchases[purchase_id])
+
+    def get_payment_status_queue(self, **kwargs: Any) -> list[str]:
+        self._log("GetPaymentStatusQueue", kwargs)
+        if self.status_error:
+            raise self.status_error
+        if kwargs.get("offset"):
+            return []
+        return [p for p, data in self.purchases.items() if data["State"] == 2]
+
+    # -- what the customer does ----------------------------------------------------------
+    def set_state(self, purchase_id: str, state: int, **fields: Any) -> None:
+        self.purchases[purchase_id].update(State=state, **fields)
+
+    def complete(self, purchase_id: str, method: int = 0, price: Decimal | None = None) -> None:
+        purchase = self.purchases[purchase_id]
+        purchase.update(DEMO_CUSTOMER)
+        purchase.update(State=2, PaymentMethod=method, Completed="2026-11-24T12:03:07")
+        if price is not None:
+            purchase["Price"] = price
+
+
+def unavailable() -> AvardaUnavailable:
+    return AvardaUnavailable("GetPaymentStatus: Avarda did not answer in time")

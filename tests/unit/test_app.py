@@ -1,0 +1,73 @@
+"""The app factory: settings, production refusal, security headers, error format."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from shop import ConfigError, create_app
+from shop.config import build_config
+from tests.unit.conftest import base_config
+
+
+def test_test_config_replaces_file_and_environment(tmp_path, monkeypatch):
+    (tmp_path / "settings.env").write_text("AVARDA_SITE_CODE=from-file\nCALLBACK_PASSWORD=file\n")
+    monkeypatch.setenv("AVARDA_SITE_CODE", "from-env")
+    config = build_config(str(tmp_path), {"SECRET_KEY": "k"})
+    assert config["AVARDA_SITE_CODE"] == "" and config["CALLBACK_PASSWORD"] == ""
+
+
+def test_environment_wins_over_the_instance_file(tmp_path, monkeypatch):
+    (tmp_path / "settings.env").write_text(
+        "AVARDA_SITE_CODE=from-file\nCALLBACK_PASSWORD=file-pw\nSHOP_PORT=6000\n"
+    )
+    monkeypatch.setenv("AVARDA_SITE_CODE", "from-env")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db/shop")
+    for key in ("SHOP_PUBLIC_URL", "SANDBOX_PORT", "AVARDA_BASE_URL", "SHOP_PORT"):
+        monkeypatch.delenv(key, raising=False)
+    config = build_config(str(tmp_path), None)
+    assert config["AVARDA_SITE_CODE"] == "from-env"
+    assert config["CALLBACK_PASSWORD"] == "file-pw"
+    assert config["SHOP_PUBLIC_URL"] == "http://127.0.0.1:6000"
+    assert config["AVARDA_BASE_URL"] == "http://127.0.0.1:5001/CheckOut2"
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/shop"
+
+
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "CALLBACK_USERNAME", "CALLBACK_PASSWORD", "AVARDA_SITE_PASSWORD"]
+)
+def test_production_refuses_to_start_without_secrets(sqlite_url, missing):
+    config = base_config(sqlite_url, SHOP_ENV="production", **{missing: ""})
+    with pytest.raises(ConfigError, match=missing.split("_")[0]):
+        create_app(config)
+
+
+def test_production_starts_with_everything(sqlite_url):
+    assert create_app(base_config(sqlite_url, SHOP_ENV="production")).config["SHOP_ENV"] == (
+        "production"
+    )
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [("AVARDA_TIMEOUT", "soon"), ("SHOP_ENV", "staging"), ("SHOP_PUBLIC_URL", "ftp://x")],
+)
+def test_bad_settings_stop_the_app_naming_the_key(sqlite_url, key, value):
+    with pytest.raises(ConfigError, match=key):
+        create_app(base_config(sqlite_url, **{key: value}))
+
+
+def test_csp_nonce_healthz_and_error_formats(sqlite_url, live_server):
+    app = create_app(base_config(sqlite_url, AVARDA_BASE_URL="http://127.0.0.1:5999/CheckOut2"))
+    url = live_server(app)
+    first = requests.get(url + "/healthz", timeout=5)
+    second = requests.get(url + "/healthz", timeout=5)
+    assert first.json() == {"status": "ok"}
+    csp = first.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in csp and "http://127.0.0.1:5999" in csp
+    assert csp != second.headers["Content-Security-Policy"]  # a fresh nonce per response
+
+    as_json = requests.get(url + "/no-such-page", headers={"Accept": "application/json"}, timeout=5)
+    assert as_json.status_code == 404 and as_json.json()["status"] == 404
+    as_html = requests.get(url + "/no-such-page", headers={"Accept": "text/html"}, timeout=5)
+    assert as_html.status_code == 404 and as_html.headers["Content-Type"].startswith("text/")

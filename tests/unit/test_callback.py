@@ -1,0 +1,327 @@
+"""POST /avarda/purchase-completed over a real socket, with a fake Avarda behind it.
+
+Every refused request must leave the database exactly as it was; no input gives a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import sys
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import jwt
+import pytest
+import requests
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.exc import OperationalError
+
+from shop.avarda import PurchaseState
+from shop.extensions import db
+from shop.models import Order, OrderEvent, OutboxEmail, Product
+from shop.orders.catalog import get_product_by_sku
+from shop.orders.checkout import begin_checkout
+from tests.unit.conftest import CALLBACK_PASSWORD, CALLBACK_USER, JWT_SECRET, make_app
+from tests.unit.fakes import unavailable
+
+PATH = "/avarda/purchase-completed"
+UNKNOWN = "f" * 32
+
+
+def basic(user: str | bytes, password: str | bytes) -> str:
+    raw = (user if isinstance(user, bytes) else user.encode()) + b":"
+    raw += password if isinstance(password, bytes) else password.encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+GOOD = basic(CALLBACK_USER, CALLBACK_PASSWORD)
+
+
+class Shop:
+    def __init__(self, app, fake, url: str) -> None:
+        self.app, self.fake, self.url = app, fake, url
+
+    def order(self, complete: bool = True) -> str:
+        with self.app.app_context():
+            product = get_product_by_sku("MUG-01")
+            purchase_id = begin_checkout([(product.id, 1)], None).purchase_id
+        if complete:
+            self.fake.complete(purchase_id)
+        return purchase_id
+
+    def post(self, body=None, auth: str | None = GOOD, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if auth is not None:
+            headers["Authorization"] = auth
+        if body is not None and "data" not in kwargs:
+            kwargs["json"] = body
+        return requests.post(self.url + PATH, headers=headers, timeout=5, **kwargs)
+
+    def snapshot(self) -> tuple:
+        with self.app.app_context():
+            snap = (
+                db.session.execute(sa.select(Order.id, Order.state, Order.updated_at)).all(),
+                db.session.scalar(sa.select(sa.func.count(OrderEvent.id))),
+                db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))),
+                db.session.execute(sa.select(Product.id, Product.stock)).all(),
+            )
+            db.session.remove()
+        return snap
+
+    def state(self, purchase_id: str) -> str:
+        with self.app.app_context():
+            state = db.session.scalar(
+                sa.select(Order.state).where(Order.purchase_id == purchase_id)
+            )
+            db.session.remove()
+        return state
+
+
+def make_shop(live_server, tmp_path, **overrides) -> Shop:
+    app, fake = make_app(f"sqlite:///{tmp_path / 'shop.db'}", **overrides)
+    return Shop(app, fake, live_server(app))
+
+
+@pytest.fixture
+def shop(live_server, tmp_path) -> Iterator[Shop]:
+    s = make_shop(live_server, tmp_path, CALLBACK_JWT_SECRET=JWT_SECRET)
+    yield s
+    with s.app.app_context():
+        db.engine.dispose()
+
+
+def assert_unauthorized(response: requests.Response) -> None:
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith('Basic realm="Avarda callback"')
+    assert response.json() == {
+        "error": "unauthorized",
+        "message": "Valid callback credentials are required.",
+    }
+
+
+# -- success -----------------------------------------------------------------------------
+def test_valid_basic_confirms_and_repeats_are_200(shop):
+    purchase_id = shop.order()
+    first = shop.post({"purchaseId": purchase_id, "ignored": {"State": 2}})
+    assert first.status_code == 200
+    assert first.json()["outcome"] == "confirmed_now" and first.json()["state"] == "paid"
+    again = shop.post({"purchaseId": purchase_id})
+    assert again.status_code == 200 and again.json()["outcome"] == "already_confirmed"
+
+
+def test_json_with_charset_is_accepted(shop):
+    purchase_id = shop.order()
+    response = shop.post(
+        data=json.dumps({"purchaseId": purchase_id}),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 200
+
+
+def test_rotation_accepts_the_previous_password(live_server, tmp_path):
+    shop = make_shop(
+        live_server, tmp_path, CALLBACK_PASSWORD="new-password", CALLBACK_PREVIOUS_PASSWORD="old-pw"
+    )
+    for password in ("new-password", "old-pw"):
+        purchase_id = shop.order()
+        assert shop.post({"purchaseId": purchase_id}, auth=basic(CALLBACK_USER, password)).ok
+    assert_unauthorized(shop.post({"purchaseId": shop.order()}, auth=GOOD))
+
+
+def test_static_bearer_jwt(shop):
+    purchase_id = shop.order()
+    token = jwt.encode({"sub": "avarda", "exp": int(time.time()) + 3600}, JWT_SECRET, "HS256")
+    assert shop.post({"purchaseId": purchase_id}, auth=f"Bearer {token}").status_code == 200
+
+
+def test_jwt_refused_when_not_configured(live_server, tmp_path):
+    shop = make_shop(live_server, tmp_path)
+    token = jwt.encode({"sub": "avarda"}, JWT_SECRET, "HS256")
+    assert_unauthorized(shop.post({"purchaseId": shop.order()}, auth=f"Bearer {token}"))
+
+
+# -- refused without touching anything ---------------------------------------------------
+def bearer(payload: dict, key: str = JWT_SECRET, alg: str = "HS256") -> str:
+    return "Bearer " + jwt.encode(payload, key, alg)
+
+
+BAD_AUTH = {
+    "missing": None,
+    "empty": "",
+    "scheme only": "Basic",
+    "wrong user": basic("someone", CALLBACK_PASSWORD),
+    "wrong password": basic(CALLBACK_USER, "nope"),
+    "empty password": basic(CALLBACK_USER, ""),
+    "no colon": "Basic " + base64.b64encode(CALLBACK_USER.encode()).decode(),
+    "not base64": "Basic %%%not-base64%%%",
+    "non-ascii password": basic(CALLBACK_USER, "lösenord".encode()),
+    "latin-1 bytes": basic(CALLBACK_USER.encode(), b"\xff\xfe\xe9"),
+    "other scheme, good credentials": GOOD.replace("Basic", "Digest", 1),
+    "token scheme": GOOD.replace("Basic", "Token", 1),
+    "bearer garbage": "Bearer not.a.jwt",
+    "bearer wrong key": bearer({"sub": "x"}, key="another-secret-that-is-32-bytes-long!!"),
+    "bearer expired": bearer({"exp": 1}),
+    "bearer alg none": "Bearer " + jwt.encode({"sub": "x"}, None, "none"),
+}
+
+
+@pytest.mark.parametrize("auth", BAD_AUTH.values(), ids=BAD_AUTH.keys())
+def test_bad_credentials_get_one_identical_401(shop, auth):
+    purchase_id = shop.order()
+    before = shop.snapshot()
+    assert_unauthorized(shop.post({"purchaseId": purchase_id}, auth=auth))
+    assert shop.snapshot() == before
+    assert shop.fake.count("GetPaymentStatus") == 0
+
+
+def test_non_ascii_header_bytes_are_401(shop):
+    """A raw Authorization header with non-ASCII bytes (requests would refuse to send it)."""
+    before = shop.snapshot()
+    parts = urlsplit(shop.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    body = json.dumps({"purchaseId": UNKNOWN}).encode()
+    conn.putrequest("POST", PATH)
+    conn.putheader("Authorization", b"Basic \xc3\xa5\xff")
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders(body)
+    response = conn.getresponse()
+    assert response.status == 401
+    conn.close()
+    assert shop.snapshot() == before
+
+
+def test_auth_comes_before_the_body(shop):
+    """Even an oversized, wrongly typed body gets 401 without credentials."""
+    response = shop.post(auth=None, data=b"x" * 100_000, headers={"Content-Type": "text/plain"})
+    assert_unauthorized(response)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1"],
+)
+def test_wrong_content_type_is_415(shop, content_type):
+    purchase_id = shop.order()
+    before = shop.snapshot()
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = shop.post(data=json.dumps({"purchaseId": purchase_id}), headers=headers)
+    assert response.status_code == 415
+    assert shop.snapshot() == before
+
+
+def test_large_body_is_413(shop):
+    purchase_id = shop.order()
+    before = shop.snapshot()
+    body = {"purchaseId": purchase_id, "padding": "x" * 5000}
+    assert shop.post(body).status_code == 413
+    assert shop.snapshot() == before
+
+
+def test_large_chunked_body_is_413(shop):
+    purchase_id = shop.order()
+    before = shop.snapshot()
+
+    def chunks() -> Iterator[bytes]:
+        yield json.dumps({"purchaseId": purchase_id}).encode()[:-1]
+        for i in range(10):
+            yield b', "p' + str(i).encode() + b'": "' + b"x" * 1000 + b'"'
+        yield b"}"
+
+    response = shop.post(data=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413, response.text
+    assert shop.snapshot() == before
+
+
+BAD_BODIES = {
+    "empty": b"",
+    "not json": b"purchaseId=abc",
+    "truncated": b'{"purchaseId": "',
+    "list": b'["' + b"a" * 32 + b'"]',
+    "string": b'"' + b"a" * 32 + b'"',
+    "null": b"null",
+    "duplicate keys": b'{"purchaseId": "' + b"a" * 32 + b'", "purchaseId": "' + b"b" * 32 + b'"}',
+    "deep nesting": b'{"purchaseId": "' + b"a" * 32 + b'", "x": ' + b"[" * 50 + b"]" * 50 + b"}",
+    "NaN": b'{"purchaseId": "' + b"a" * 32 + b'", "x": NaN}',
+    "invalid utf-8": b'{"purchaseId": "\xff' + b"a" * 31 + b'"}',
+    "missing id": b'{"purchase_id": "' + b"a" * 32 + b'"}',
+    "number id": b'{"purchaseId": 12345}',
+    "uppercase id": b'{"purchaseId": "' + b"A" * 32 + b'"}',
+    "short id": b'{"purchaseId": "' + b"a" * 31 + b'"}',
+    "id with newline": b'{"purchaseId": "' + b"a" * 32 + b'\\n"}',
+    "id with traversal": b'{"purchaseId": "../../' + b"a" * 26 + b'"}',
+}
+
+
+@pytest.mark.parametrize("body", BAD_BODIES.values(), ids=BAD_BODIES.keys())
+def test_bad_bodies_are_400(shop, body):
+    shop.order()
+    before = shop.snapshot()
+    response = shop.post(data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "bad_request"
+    assert shop.snapshot() == before
+    assert shop.fake.count("GetPaymentStatus") == 0
+
+
+def test_unknown_purchase_is_404_and_writes_nothing(shop):
+    shop.order()
+    before = shop.snapshot()
+    response = shop.post({"purchaseId": UNKNOWN})
+    assert response.status_code == 404 and response.json()["error"] == "unknown_purchase"
+    assert shop.snapshot() == before
+
+
+def test_not_completed_yet_is_503(shop):
+    purchase_id = shop.order(complete=False)
+    shop.fake.set_state(purchase_id, PurchaseState.WAITING_FOR_CARD_PAYMENTS.value)
+    response = shop.post({"purchaseId": purchase_id})
+    assert response.status_code == 503 and response.json()["error"] == "pending"
+    assert shop.state(purchase_id) == "pending"
+
+
+def test_avarda_unavailable_is_503(shop):
+    purchase_id = shop.order()
+    shop.fake.status_error = unavailable()
+    response = shop.post({"purchaseId": purchase_id})
+    assert response.status_code == 503 and response.json()["error"] == "avarda_unavailable"
+    assert shop.state(purchase_id) == "pending"
+
+
+def test_database_error_is_503_not_500(shop, monkeypatch):
+    purchase_id = shop.order()
+
+    def broken(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(sys.modules["shop.views.callback"], "confirm_purchase", broken)
+    response = shop.post({"purchaseId": purchase_id})
+    assert response.status_code == 503 and response.json()["error"] == "busy"
+
+
+def test_get_is_405(shop):
+    response = requests.get(shop.url + PATH, timeout=5, headers={"Authorization": GOOD})
+    assert response.status_code == 405
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(user=st.binary(max_size=40), password=st.binary(max_size=40))
+def test_random_credentials_never_authenticate_or_crash(shop, user, password):
+    response = shop.post({"purchaseId": UNKNOWN}, auth=basic(user, password))
+    assert response.status_code == 401
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=st.binary(max_size=300))
+def test_random_bodies_never_crash(shop, body):
+    response = shop.post(data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code in (400, 404)
