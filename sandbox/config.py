@@ -94,6 +94,8 @@ def load(instance_path: str, test_config: Mapping[str, Any] | None) -> dict[str,
         for name, value in source.items():
             if value is None:
                 continue
+            if source is not test_config and name in RENAMED.values():
+                continue  # the shop's SECRET_KEY / DATABASE settings are not the sandbox's
             key = RENAMED.get(name, name)
             if key in config or name in RENAMED or source is test_config:
                 config[key] = value

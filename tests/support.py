@@ -52,7 +52,9 @@ def serve_wsgi(app, host: str = "127.0.0.1") -> Iterator[str]:
     ``make_server`` binds and listens before it returns, so the URL is usable at once.
     """
     server = make_server(host, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://{host}:{server.server_port}"

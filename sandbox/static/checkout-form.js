@@ -80,18 +80,23 @@
     });
   }
 
+  /* For display only: the sandbox keeps amounts exact; JSON numbers lose trailing zeros. */
+  function money(value) {
+    return Number(value).toFixed(2);
+  }
+
   function refreshSummary() {
     fetch(root.dataset.summaryUrl, { credentials: "omit" })
       .then(function (response) { return response.json(); })
       .then(function (summary) {
         var total = document.getElementById("checkout-total");
-        if (total) { total.textContent = summary.price; }
+        if (total) { total.textContent = money(summary.price); }
         var list = document.getElementById("checkout-items");
         if (list) {
           while (list.firstChild) { list.removeChild(list.firstChild); }
           summary.items.forEach(function (item) {
             var li = document.createElement("li");
-            li.textContent = (item.Description || "") + " " + item.Amount;
+            li.textContent = (item.Description || "") + " " + money(item.Amount);
             list.appendChild(li);
           });
         }

@@ -188,3 +188,16 @@ def test_fail_payment(sandbox, shop, page):
     complete_in_form(page, "Fail payment")
     frame(page).get_by_text("The payment failed.").wait_for()
     assert sandbox.status(purchase_id)["State"] == 3
+
+
+def test_update_items_refreshes_the_form(sandbox, shop, page):
+    from tests.sandbox.conftest import cart
+
+    purchase_id = sandbox.initialize("250.00")
+    page.goto(f"{shop}/checkout?purchaseId={purchase_id}&hooks=stay")
+    total = frame(page).locator("#checkout-total")
+    total.wait_for()
+    assert total.inner_text() == "250.00"
+    assert sandbox.api("UpdateItems", {"PurchaseId": purchase_id, **cart("300.00")}).ok
+    page.evaluate("AvardaCheckOutClient.updateItems()")
+    frame(page).get_by_text("300.00", exact=True).wait_for()
