@@ -1,11 +1,14 @@
 """Flask extensions, created unbound here and bound to the app in ``create_app``.
 
 The SQLite settings live here too: every connection gets WAL, a busy timeout and
-foreign keys, and every transaction starts with ``BEGIN IMMEDIATE`` so that two
-writers queue on the database lock instead of failing half-way with "database is
-locked" (the pysqlite recipe from SQLAlchemy's documentation). The caveat: any
-transaction, even a read, holds the write lock until it ends, so services must never
-keep a transaction open across a network call.
+foreign keys (the pysqlite recipe from SQLAlchemy's documentation). A transaction
+opened by :func:`shop.orders.transactions.write_transaction` starts with ``BEGIN
+IMMEDIATE``, so that two writers queue on the database lock instead of failing half-way
+with "database is locked"; every other transaction is a plain deferred ``BEGIN``, a
+read that in WAL mode blocks nobody. The caveat: every write must go through
+``write_transaction`` (a write in a deferred transaction can fail at once when another
+writer got there first), and no service keeps a write transaction open across a
+network call.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+#: Execution option that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
+IMMEDIATE = "shop_sqlite_begin_immediate"
 
 
 class Base(DeclarativeBase):
@@ -60,4 +65,5 @@ def configure_sqlite(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -100,12 +100,13 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def postgres_database() -> Iterator[str]:
+def postgres_database(admin_url: str | None = None) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test; dropped afterwards.
 
-    Needs ``TEST_DATABASE_URL`` pointing at a server where the user may create databases.
+    Needs ``admin_url`` or ``TEST_DATABASE_URL`` pointing at a server where the user may
+    create databases; without either, the test is skipped (failed in CI).
     """
-    admin_url = os.environ.get("TEST_DATABASE_URL")
+    admin_url = admin_url or os.environ.get("TEST_DATABASE_URL")
     if not admin_url:
         skip_or_fail("TEST_DATABASE_URL is not set: PostgreSQL tests need a server")
     name = "t_" + uuid.uuid4().hex[:16]

@@ -5,8 +5,8 @@ a transaction across a network call), then runs its block in a fresh transaction
 that commits on success and rolls back on any exception.
 
 ``lock_order()`` is the serialisation point of the confirm step: ``SELECT … FOR
-UPDATE`` on PostgreSQL; on SQLite the transaction itself already holds the database
-write lock (``BEGIN IMMEDIATE``, see ``shop.extensions``), and ``FOR UPDATE`` is
+UPDATE`` on PostgreSQL; on SQLite the write transaction itself already holds the
+database write lock (``BEGIN IMMEDIATE``, see ``shop.extensions``), and ``FOR UPDATE`` is
 simply not rendered.
 """
 
@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shop.extensions import db
+from shop.extensions import IMMEDIATE, db
 from shop.models import Order
 
 
@@ -28,6 +28,7 @@ def write_transaction() -> Iterator[Session]:
     if session.in_transaction():
         session.commit()
     with session.begin():
+        session.connection(execution_options={IMMEDIATE: True})
         yield session
 
 

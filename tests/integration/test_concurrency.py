@@ -87,7 +87,9 @@ def test_five_callbacks_and_two_browsers_at_once_pay_once(gunicorn_stack):
 
     deliveries = stack.deliver_until_done(session.purchase_id)
     assert [d["status"] for d in deliveries] == ["delivered"] * 5
-    assert all(a["status_code"] in (200, 503) for d in deliveries for a in d["attempts"])
+    # Every copy is answered 200 at its first attempt: the lock serialises them; without
+    # it, the losers would hit the outbox's unique constraint and answer 503.
+    assert [[a["status_code"] for a in d["attempts"]] for d in deliveries] == [[200]] * 5
     assert [p.status_code for p in pages] == [200, 200]
 
     facts = stack.facts(session.order_token)
