@@ -1,10 +1,13 @@
 """The sweep: confirm pending orders whose notifications never arrived.
 
-Each run asks Avarda's GetPaymentStatusQueue which purchases completed since the
-oldest pending order (a hint: those are confirmed whatever their age), then runs the
-confirm step for every pending order older than ``min_age`` seconds. The confirm step
-marks an order failed once Avarda reports its purchase dead (for example
-SessionTimedOut for an abandoned checkout), and leaves it pending otherwise.
+Each run takes the pending orders older than ``min_age`` seconds and runs the confirm
+step for each. Avarda's GetPaymentStatusQueue (which purchases completed since the
+oldest pending order) is only a hint for the order of work: listed purchases are
+checked first. Younger orders are left alone even when listed, so that the live paths
+(the callback, the browser) get their chance and the order page can tell honestly
+which path confirmed it. The confirm step marks an order failed once Avarda reports
+its purchase dead (for example SessionTimedOut for an abandoned checkout), and leaves
+it pending otherwise.
 
 Safe on several hosts at once: the sweep only chooses candidates; every decision is
 taken by the confirm step under the order's row lock, so two sweepers (or a sweeper
@@ -66,13 +69,15 @@ def sweep(min_age: float | None = None, now: datetime | None = None) -> SweepRep
     if not pending:
         return report
 
-    pending_ids = {pid for pid, _ in pending}
-    hinted = [pid for pid in _completed_since(pending[0][1] - QUEUE_SLACK) if pid in pending_ids]
     cutoff = now - timedelta(seconds=min_age)
-    old = [pid for pid, created in pending if created <= cutoff and pid not in set(hinted)]
+    due = [pid for pid, created in pending if created <= cutoff]
+    if not due:
+        return report
+    completed = set(_completed_since(pending[0][1] - QUEUE_SLACK))
+    hinted = [pid for pid in due if pid in completed]
     report.hinted = len(hinted)
 
-    for purchase_id in [*hinted, *old]:
+    for purchase_id in [*hinted, *(pid for pid in due if pid not in completed)]:
         report.checked += 1
         try:
             result = confirm_purchase(purchase_id, "sweep")

@@ -105,16 +105,18 @@ def test_neither_path_arrives_and_the_sweep_confirms(stack):
     assert "background check" in stack.order_page(session.order_token)
 
 
-def test_sweep_uses_the_status_queue_for_young_orders(stack):
+def test_sweep_leaves_young_orders_to_the_live_paths(stack):
     completed, open_ = stack.checkout(), stack.checkout()
     stack.complete(completed.purchase_id, callback=False)
 
     with stack.shop_app.app_context():
         from shop.orders.sweep import sweep
 
-        report = sweep(min_age=3600)
+        young = sweep(min_age=3600)
+        old = sweep(min_age=0)
 
-    assert report.hinted == 1
+    assert young.checked == 0
+    assert old.hinted == 1 and old.checked == 2
     assert stack.status(completed.order_token)["state"] == "paid"
     assert stack.status(open_.order_token)["state"] == "pending"
 

@@ -43,16 +43,31 @@ def test_sweep_confirms_old_orders_and_fails_timed_out_ones(shop):
     assert sorted(outcomes) == ["failed", "paid"]
 
 
-def test_young_orders_wait_unless_avarda_lists_them_completed(shop):
+def test_young_orders_wait_even_when_avarda_lists_them_completed(shop):
     _, fake = shop
     young_paid, young_open = new_order(), new_order()
     fake.complete(young_paid)
 
     report = sweep(min_age=3600)
 
-    assert state(young_paid) == ("paid", "sweep")
+    # the live paths (callback, browser) get their chance first
+    assert state(young_paid) == ("pending", None)
     assert state(young_open) == ("pending", None)
-    assert report.checked == 1
+    assert report.checked == 0
+
+
+def test_listed_purchases_are_checked_first(shop):
+    _, fake = shop
+    first_open, later_paid = new_order(), new_order()
+    fake.complete(later_paid)
+
+    report = sweep(min_age=60, now=utcnow() + timedelta(seconds=61))
+
+    assert report.hinted == 1 and report.checked == 2
+    checked = [arg for name, arg in fake.calls if name == "GetPaymentStatus"]
+    assert checked == [later_paid, first_open]
+    assert state(later_paid) == ("paid", "sweep")
+    assert state(first_open) == ("pending", None)
 
 
 def test_queue_unavailable_falls_back_to_age(shop):
