@@ -80,6 +80,7 @@ def main() -> int:
             page = viewer.new_page()
             page.goto(f"{shop}/orders/{token}")
             print("4. The order page (opened later, in a new browser) says:")
+            print("   " + page.locator("[data-headline]").inner_text())
             for line in page.locator("[data-timeline] li").all_inner_texts():
                 print("   -", line)
             args.screenshot.parent.mkdir(parents=True, exist_ok=True)
