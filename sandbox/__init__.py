@@ -86,7 +86,6 @@ def init_db() -> None:
 
     Idempotent: existing merchants keep the settings changed at run time.
     """
-    from sandbox import merchants, models  # noqa: F401 - models register the tables
+    from sandbox.merchants import init_db as _init_db
 
-    db.create_all()
-    merchants.ensure_configured()
+    _init_db()

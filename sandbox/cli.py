@@ -77,7 +77,7 @@ def deliver_command(once: bool, poll_interval: float | None) -> None:
 @with_appcontext
 def init_db_command() -> None:
     """Create the sandbox's tables and configured merchants (idempotent)."""
-    from sandbox import init_db
+    from sandbox.merchants import init_db
 
     init_db()
     click.echo("Sandbox database ready.")

@@ -272,3 +272,14 @@ def ensure_configured() -> list[str]:
         except IntegrityError:
             continue  # created concurrently by another process: fine
     return created
+
+
+def init_db() -> None:
+    """Create the tables and store configured merchants (in an app context).
+
+    Idempotent: existing merchants keep the settings changed at run time.
+    """
+    from sandbox import models  # noqa: F401 - the models register the tables
+
+    db.create_all()
+    ensure_configured()

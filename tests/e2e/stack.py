@@ -111,6 +111,13 @@ class Stack:
         if proc:
             proc.stop()
 
+    def kill(self, name: str) -> None:
+        """``kill -9`` the process and all its children (gunicorn's workers too)."""
+        proc = self.procs.pop(name, None)
+        if proc:
+            proc.kill()
+            proc.stop()
+
     def start_all(self) -> Stack:
         self.setup()
         for name in procfile():

@@ -106,6 +106,30 @@ def test_shop_down_when_the_callback_first_fires(merchant: Stack, shopper: Shopp
     assert delivery["attempts"][0]["outcome"] != "delivered"
 
 
+def test_sandbox_and_worker_killed_after_completion_lose_no_callback(
+    merchant: Stack, shopper: Shopper
+):
+    merchant.merchant(never_call_done=True)
+    merchant.stop("sweeper")  # only the callback may confirm this order
+    merchant.kill("delivery")
+    shopper.fill_cart()
+    token = shopper.go_to_checkout()
+    purchase_id = merchant.order_status(token)["purchase_id"]
+    shopper.complete_purchase("Invoice")
+    wait_until(lambda: merchant.purchase(purchase_id)["State"] == 2, message="completed")
+    shopper.page.context.close()
+
+    merchant.kill("sandbox")  # kill -9: whatever was committed must survive
+    merchant.start("sandbox")
+    assert merchant.order_status(token)["state"] == "pending"
+    merchant.start("delivery")
+
+    status = wait_for_state(merchant, token, "paid")
+    assert status["confirmed_by"] == "callback"
+    [delivery] = merchant.purchase(purchase_id)["deliveries"]
+    assert delivery["status"] == "delivered"
+
+
 def test_callbacks_disabled_and_tab_closed_the_sweep_confirms(merchant: Stack, shopper: Shopper):
     merchant.merchant(callback_enabled=False, never_call_done=True)
     shopper.fill_cart()
