@@ -1,6 +1,6 @@
 """Benchmark: the confirm step under a storm of notifications, on the real processes.
 
-The shop runs under gunicorn (3 workers, as in the Procfile) against the sandbox under
+The shop runs under gunicorn (3 workers × 4 threads, as in the Procfile) against the sandbox under
 gunicorn. For each of N completed purchases the benchmark fires, all at once, C server
 callbacks and D done-page hits (the browser path), with many orders in flight together;
 then one more callback per order, now a pure duplicate. It prints throughput, latency
@@ -173,7 +173,7 @@ def main() -> None:
     args = parser.parse_args()
     print(
         f"{args.orders} orders × ({args.callbacks} callbacks + {args.done} done hits), "
-        f"{args.threads} in flight; shop: gunicorn, 3 workers"
+        f"{args.threads} in flight; shop and sandbox: gunicorn as in the Procfile"
     )
     sqlite = run(None, "SQLite", args)
     print(f"duplicate/first median latency (SQLite): {sqlite[1].median / sqlite[0].median:.2f}")

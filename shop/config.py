@@ -129,6 +129,8 @@ def build_config(instance_path: str, test_config: Mapping[str, Any] | None) -> d
         if not value.startswith(("http://", "https://")):
             raise ConfigError(f"{key} must be an http:// or https:// URL")
         config[key] = value
+    # Behind an HTTPS proxy the session cookie must never travel over plain HTTP.
+    config.setdefault("SESSION_COOKIE_SECURE", config["SHOP_PUBLIC_URL"].startswith("https://"))
     if config["SHOP_ENV"] not in ENVIRONMENTS:
         raise ConfigError(f"SHOP_ENV must be one of {', '.join(ENVIRONMENTS)}")
 

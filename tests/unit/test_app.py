@@ -49,6 +49,14 @@ def test_production_starts_with_everything(sqlite_url):
 
 
 @pytest.mark.parametrize(
+    "public_url, secure", [("https://shop.example", True), ("http://127.0.0.1:5000", False)]
+)
+def test_session_cookie_is_secure_behind_https(tmp_path, public_url, secure):
+    config = build_config(str(tmp_path), {"SECRET_KEY": "k", "SHOP_PUBLIC_URL": public_url})
+    assert config["SESSION_COOKIE_SECURE"] is secure
+
+
+@pytest.mark.parametrize(
     "key, value",
     [("AVARDA_TIMEOUT", "soon"), ("SHOP_ENV", "staging"), ("SHOP_PUBLIC_URL", "ftp://x")],
 )
