@@ -17,7 +17,8 @@
   var button = document.getElementById("complete-purchase");
   var pending = {};
   var nextId = 1;
-  var addressBlocked = false;
+  /* The shop's verdict on the latest delivery address; a submit waits for it. */
+  var addressCheck = Promise.resolve({ ok: true, message: "" });
 
   function post(message) {
     message.avarda = true;
@@ -160,21 +161,36 @@
     return info;
   }
 
+  function addressRefusal(answer) {
+    return answer.message || "The shop cannot deliver to this address.";
+  }
+
+  /*
+   * A change event comes on leaving the field, so often just before the submit that the
+   * same click causes: the submit therefore waits for this answer rather than reading a
+   * verdict that may be stale. A newer change supersedes an older, still unanswered one.
+   */
   function onAddressChange() {
-    ask("deliveryAddress", { customerInfo: addressInfo() }).then(function (answer) {
-      addressBlocked = !answer.ok;
-      showError(answer.ok ? "" : (answer.message || "The shop cannot deliver to this address."));
+    var check = ask("deliveryAddress", { customerInfo: addressInfo() });
+    addressCheck = check;
+    check.then(function (answer) {
+      if (addressCheck === check) { showError(answer.ok ? "" : addressRefusal(answer)); }
     });
   }
 
   function onSubmit(event) {
     event.preventDefault();
-    if (addressBlocked) { return; }
     showError("");
     button.disabled = true;
     var method = selectedMethod();
-    ask("beforeSubmit").then(function (answer) {
-      if (!answer.ok) { return null; }
+    addressCheck.then(function (address) {
+      if (!address.ok) {
+        showError(addressRefusal(address));
+        return null;
+      }
+      return ask("beforeSubmit");
+    }).then(function (answer) {
+      if (!answer || !answer.ok) { return null; }
       return ask("beforeComplete", { paymentMethod: method });
     }).then(function (answer) {
       if (!answer) { button.disabled = false; return; }
@@ -201,10 +217,14 @@
     if (toggle && delivery) {
       toggle.addEventListener("change", function () {
         delivery.hidden = !toggle.checked;
+        var inputs = delivery.querySelectorAll("input");
         if (!toggle.checked) {
-          Array.prototype.forEach.call(delivery.querySelectorAll("input"), function (i) { i.value = ""; });
+          Array.prototype.forEach.call(inputs, function (i) { i.value = ""; });
         }
         resize();
+        /* Unticked, the goods go to the invoicing address: a changed delivery address. */
+        var filled = Array.prototype.some.call(inputs, function (i) { return i.value !== ""; });
+        if (!toggle.checked || filled) { onAddressChange(); }
       });
     }
   }

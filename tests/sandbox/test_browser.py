@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from flask import Flask, request
+from flask import Flask, Response, request
+from playwright.sync_api import Page, expect
 
 from sandbox import purchases
 from tests.support import wait_until
@@ -32,9 +34,17 @@ def documented_example() -> str:
     return text[start:end]
 
 
-def shop_app(sandbox_base: str) -> Flask:
-    """A shop with the example page, a configurable checkout page and done pages."""
+CUSTOM_CSS = ".checkout-title { color: rgb(1, 2, 3); }"
+
+
+def shop_app(sandbox_base: str, pages: dict[str, str] | None = None) -> Flask:
+    """A shop with the example page, a configurable checkout page and done pages.
+
+    ``/page/<name>`` runs ``pages[name]``: JavaScript that adjusts ``options`` (already
+    holding divId, purchaseId and a ``done`` that only records its calls) before ``init``.
+    """
     app = Flask("test_shop")
+    pages = pages if pages is not None else {}
     script = f'<script src="{sandbox_base}/Scripts/CheckOutClient.js"></script>'
 
     @app.get("/example")
@@ -73,6 +83,24 @@ options.beforeCompleteHook = function (result, purchaseId, method) {{
 AvardaCheckOutClient.init(options);
 </script></body></html>"""
 
+    @app.get("/page/<name>")
+    def custom_page(name: str):
+        return f"""<html><body><h1>Shop checkout</h1><div id="avarda"></div>{script}
+<script>
+window.doneCalls = [];
+var options = {{
+  divId: "avarda",
+  purchaseId: {json.dumps(request.args["purchaseId"])},
+  done: function (id) {{ window.doneCalls.push(id); }}
+}};
+{pages[name]}
+AvardaCheckOutClient.init(options);
+</script></body></html>"""
+
+    @app.get("/custom.css")
+    def custom_css():
+        return Response(CUSTOM_CSS, mimetype="text/css")
+
     @app.get("/done.php")
     @app.get("/done")
     def done():
@@ -84,6 +112,26 @@ AvardaCheckOutClient.init(options);
 @pytest.fixture
 def shop(sandbox, live_server):
     return live_server(shop_app(sandbox.base))
+
+
+@dataclass
+class Host:
+    """The test shop, with pages each test writes for itself."""
+
+    url: str
+    pages: dict[str, str]
+
+    def open(self, page: Page, purchase_id: str, js: str = "") -> None:
+        """Show the checkout for ``purchase_id`` after running ``js`` on ``options``."""
+        name = f"p{len(self.pages)}"
+        self.pages[name] = js
+        page.goto(f"{self.url}/page/{name}?purchaseId={purchase_id}")
+
+
+@pytest.fixture
+def host(sandbox, live_server) -> Host:
+    pages: dict[str, str] = {}
+    return Host(live_server(shop_app(sandbox.base, pages)), pages)
 
 
 def frame(page):
@@ -201,3 +249,235 @@ def test_update_items_refreshes_the_form(sandbox, shop, page):
     assert sandbox.api("UpdateItems", {"PurchaseId": purchase_id, **cart("300.00")}).ok
     page.evaluate("AvardaCheckOutClient.updateItems()")
     frame(page).get_by_text("300.00", exact=True).wait_for()
+
+
+BEFORE_SUBMIT = """
+window.allowSubmit = false;
+window.submitCalls = 0;
+window.hookCalls = [];
+options.beforeSubmit = function () {
+  window.submitCalls += 1;
+  return window.allowSubmit;
+};
+options.beforeCompleteHook = function (result, purchaseId, method) {
+  window.hookCalls.push(method);
+  result.continue();
+};
+"""
+
+
+def test_before_submit_false_stops_the_submission_and_true_lets_it_through(sandbox, host, page):
+    purchase_id = sandbox.initialize()
+    host.open(page, purchase_id, BEFORE_SUBMIT)
+    button = frame(page).get_by_role("button", name="Complete purchase")
+    button.click()
+    page.wait_for_function("window.submitCalls === 1")
+    expect(button).to_be_enabled()  # the form has heard the answer and stopped
+    assert page.evaluate("[window.hookCalls, window.doneCalls]") == [[], []]
+    purchase = sandbox.purchase(purchase_id)
+    assert purchase["State"] == 1 and purchase["Completed"] is None
+
+    page.evaluate("window.allowSubmit = true")
+    button.click()
+    page.wait_for_function("window.doneCalls.length === 1")
+    assert page.evaluate("[window.submitCalls, window.hookCalls, window.doneCalls]") == [
+        2,
+        ["Invoice"],
+        [purchase_id],
+    ]
+    assert sandbox.status(purchase_id)["State"] == 2
+
+
+ADDRESS_HOOK = """
+window.addressCalls = [];
+options.updateDeliveryAddressHook = function (result, customerInfo) {
+  window.addressCalls.push(customerInfo);
+  if (customerInfo.DeliveryZip === "99999") {
+    result.cancel("We do not deliver to 99999.");
+  } else {
+    result.continue();
+  }
+};
+"""
+
+
+def delivery_zip(page):
+    return frame(page).locator("#delivery-fields").get_by_label("Postal code")
+
+
+def fill_delivery_address(page, zip_code: str) -> None:
+    """Tick "different address" and type one in, ending in the (still focused) postal code."""
+    form = frame(page)
+    form.get_by_label("Deliver to a different address").check()
+    delivery = form.locator("#delivery-fields")
+    delivery.get_by_label("First name").fill("Rut")
+    delivery.get_by_label("Last name").fill("Berg")
+    delivery.get_by_label("Address", exact=True).fill("Storgatan 2")
+    delivery.get_by_label("City").fill("Lund")
+    delivery_zip(page).fill(zip_code)
+
+
+def test_delivery_address_hook_cancel_keeps_the_purchase_open_and_continue_completes(
+    sandbox, host, page
+):
+    purchase_id = sandbox.initialize()
+    host.open(page, purchase_id, ADDRESS_HOOK)
+    form = frame(page)
+    fill_delivery_address(page, "99999")
+    delivery_zip(page).press("Tab")  # leaving the field changes it
+    refusal = form.get_by_text("We do not deliver to 99999.")
+    expect(refusal).to_be_visible()
+    info = page.evaluate("window.addressCalls[window.addressCalls.length - 1]")
+    assert info["DeliveryZip"] == "99999" and info["DeliveryCity"] == "Lund"
+    assert info["InvoicingZip"]  # the whole address, not only the changed field
+
+    button = form.get_by_role("button", name="Complete purchase")
+    button.click()
+    expect(button).to_be_enabled()
+    expect(refusal).to_be_visible()
+    assert page.evaluate("window.doneCalls") == []
+    assert sandbox.status(purchase_id)["State"] == 1
+
+    delivery_zip(page).fill("22222")
+    button.click()  # the change (on leaving the field) reaches the hook before the submit
+    page.wait_for_function("window.doneCalls.length === 1")
+    assert (
+        page.evaluate("window.addressCalls[window.addressCalls.length - 1]")["DeliveryZip"]
+        == "22222"
+    )
+    status = sandbox.status(purchase_id)
+    assert status["State"] == 2 and status["DeliveryZip"] == "22222"
+
+
+def test_a_refused_address_changed_just_before_submitting_is_not_completed(sandbox, host, page):
+    purchase_id = sandbox.initialize()
+    host.open(page, purchase_id, ADDRESS_HOOK)
+    fill_delivery_address(page, "99999")
+    button = frame(page).get_by_role("button", name="Complete purchase")
+    button.click()  # blurs the postal code: the hook's answer and the submit race
+    expect(frame(page).get_by_text("We do not deliver to 99999.")).to_be_visible()
+    expect(button).to_be_enabled()
+    assert page.evaluate("window.doneCalls") == []
+    assert sandbox.status(purchase_id)["State"] == 1
+
+
+def test_going_back_to_the_invoicing_address_asks_the_delivery_hook_again(sandbox, host, page):
+    purchase_id = sandbox.initialize()
+    host.open(page, purchase_id, ADDRESS_HOOK)
+    form = frame(page)
+    fill_delivery_address(page, "99999")
+    delivery_zip(page).press("Tab")
+    refusal = form.get_by_text("We do not deliver to 99999.")
+    expect(refusal).to_be_visible()
+    form.get_by_label("Deliver to a different address").uncheck()
+    expect(refusal).to_be_hidden()
+    info = page.evaluate("window.addressCalls[window.addressCalls.length - 1]")
+    assert info["DeliveryZip"] == "" and info["InvoicingZip"]
+    form.get_by_role("button", name="Complete purchase").click()
+    page.wait_for_function("window.doneCalls.length === 1")
+    status = sandbox.status(purchase_id)
+    assert status["State"] == 2 and status["DeliveryZip"] is None
+
+
+@pytest.mark.parametrize("replace", [True, False])
+def test_custom_css(sandbox, host, page, replace):
+    purchase_id = sandbox.initialize()
+    js = f'options.customCssUrl = "/custom.css"; options.replaceDefaultCss = {json.dumps(replace)};'
+    host.open(page, purchase_id, js)
+    form = frame(page)
+    expect(form.locator(".checkout-title")).to_have_css("color", "rgb(1, 2, 3)")
+    sheets = form.locator("link[rel=stylesheet]")
+    hrefs = [sheets.nth(i).get_attribute("href") for i in range(sheets.count())]
+    assert hrefs[-1] == f"{host.url}/custom.css"  # last, so it overrides the default
+    assert len(hrefs) == (1 if replace else 2)
+    accent = "rgb(10, 110, 92)"  # sandbox.css's primary button
+    button = form.get_by_role("button", name="Complete purchase")
+    if replace:
+        expect(button).not_to_have_css("background-color", accent)
+    else:
+        assert hrefs[0].endswith("/sandbox.css")
+        expect(button).to_have_css("background-color", accent)
+
+
+def test_unknown_options_are_ignored(sandbox, host, page):
+    purchase_id = sandbox.initialize()
+    js = """
+options.someFutureOption = true;
+options.onSomething = function () { window.unknownCalled = true; };
+options.nested = {style: {colour: "red"}};
+"""
+    host.open(page, purchase_id, js)
+    complete_in_form(page)
+    page.wait_for_function("window.doneCalls.length === 1")
+    assert page.evaluate("window.unknownCalled === undefined")
+    assert sandbox.status(purchase_id)["State"] == 2
+
+
+def third_party_app() -> Flask:
+    app = Flask("third_party")
+
+    @app.get("/frame")
+    def frame_page():
+        return "<html><body><p id='ready'>An advert</p></body></html>"
+
+    return app
+
+
+RECORD_MARKERS = """() => {
+  window.markers = [];
+  window.addEventListener("message", function (event) {
+    if (event.data === "marker") { window.markers.push(event.origin); }
+  });
+}"""
+
+FORGE = """([purchaseId, pwned]) => {
+  var forged = [];
+  for (var id = 1; id <= 5; id++) {
+    forged.push({avarda: true, type: "hookResult", id: id, ok: true, message: ""});
+  }
+  for (var i = 0; i < parent.frames.length; i++) {
+    var sibling = parent.frames[i];
+    if (sibling === window) { continue; }
+    forged.forEach(function (message) { sibling.postMessage(message, "*"); });
+    sibling.postMessage("marker", "*");
+  }
+  parent.postMessage({avarda: true, type: "done", purchaseId: purchaseId}, "*");
+  parent.postMessage({avarda: true, type: "redirect", url: pwned, purchaseId: purchaseId}, "*");
+  parent.postMessage("marker", "*");
+}"""
+
+
+def test_messages_from_a_foreign_origin_are_ignored(sandbox, host, page, live_server):
+    """A third-party frame on the shop's page forges the sandbox's and the shop's messages.
+
+    Messages from one window to another arrive in the order sent, so once the marker
+    sent after the forgeries has arrived, the forgeries have been handled (and ignored).
+    """
+    third_party = live_server(third_party_app())
+    purchase_id = sandbox.initialize()
+    js = f"""
+options.beforeCompleteHook = function (result) {{ window.held = result; }};
+var advert = document.createElement("iframe");
+advert.id = "advert";
+advert.src = {json.dumps(third_party + "/frame")};
+document.body.appendChild(advert);
+({RECORD_MARKERS})();
+"""
+    host.open(page, purchase_id, js)
+    shop_url = page.url
+    frame(page).get_by_role("button", name="Complete purchase").click()
+    page.wait_for_function("window.held !== undefined")  # beforeComplete awaits the shop
+
+    expect(page.frame_locator("#advert").locator("#ready")).to_be_attached()
+    checkout = page.frame(name="avarda-checkout")
+    checkout.evaluate(RECORD_MARKERS)
+    advert = page.frame(url=f"{third_party}/frame")
+    advert.evaluate(FORGE, [purchase_id, f"{third_party}/pwned"])
+    page.wait_for_function("window.markers.length === 1")
+    checkout.wait_for_function("window.markers.length === 1")
+    assert page.evaluate("window.markers") == checkout.evaluate("window.markers") == [third_party]
+    assert page.evaluate("window.doneCalls") == [] and page.url == shop_url
+
+    page.evaluate("window.held.cancel('Held by the shop.')")  # the form still awaits it
+    expect(frame(page).get_by_text("Held by the shop.")).to_be_visible()
+    assert sandbox.status(purchase_id)["State"] == 1
