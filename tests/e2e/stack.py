@@ -59,6 +59,7 @@ class Stack:
             "ADMIN_PASSWORD": secrets.token_urlsafe(12),
             "SANDBOX_ADMIN_USERNAME": "sandbox",
             "SANDBOX_ADMIN_PASSWORD": secrets.token_urlsafe(12),
+            "MAIL_DIR": str(workdir / "mail"),
             "DELIVERY_POLL_SECONDS": "0.1",
             "SWEEP_EVERY_SECONDS": "1",
             "RECONCILE_MIN_AGE": "6",
