@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,22 @@ KEYS = (
     "SHOP_ENV",
     "SHOP_PORT",
     "SANDBOX_PORT",
+    "MAIL_TRANSPORT",
+    "MAIL_DIR",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_STARTTLS",
+    "MAIL_FROM",
+    "MAIL_TIMEOUT",
 )
 
-FLOATS = ("AVARDA_TIMEOUT", "AVARDA_STATUS_TIMEOUT", "RECONCILE_MIN_AGE")
+FLOATS = ("AVARDA_TIMEOUT", "AVARDA_STATUS_TIMEOUT", "RECONCILE_MIN_AGE", "MAIL_TIMEOUT")
 ENVIRONMENTS = ("demo", "production")
+MAIL_TRANSPORTS = ("file", "smtp")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 class ConfigError(RuntimeError):
@@ -72,6 +85,15 @@ def defaults(instance_path: str, shop_port: str = "5000", sandbox_port: str = "5
         "ADMIN_EMAIL": "",
         "ADMIN_PASSWORD": "",
         "RECONCILE_MIN_AGE": 120.0,
+        "MAIL_TRANSPORT": "file",
+        "MAIL_DIR": str(Path(instance_path) / "mail"),
+        "MAIL_SERVER": "",
+        "MAIL_PORT": 587,
+        "MAIL_USERNAME": "",
+        "MAIL_PASSWORD": "",
+        "MAIL_STARTTLS": True,
+        "MAIL_FROM": "shop@example.com",
+        "MAIL_TIMEOUT": 10.0,
         "CALLBACK_MAX_BODY": 4096,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -133,6 +155,7 @@ def build_config(instance_path: str, test_config: Mapping[str, Any] | None) -> d
     config.setdefault("SESSION_COOKIE_SECURE", config["SHOP_PUBLIC_URL"].startswith("https://"))
     if config["SHOP_ENV"] not in ENVIRONMENTS:
         raise ConfigError(f"SHOP_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    _check_mail(config)
 
     if config["SHOP_ENV"] == "production":
         _require_production_secrets(config)
@@ -140,6 +163,44 @@ def build_config(instance_path: str, test_config: Mapping[str, Any] | None) -> d
         log.warning("SECRET_KEY is not set: using a random key, sessions end at restart")
         config["SECRET_KEY"] = secrets.token_hex(32)
     return config
+
+
+def _check_mail(config: dict[str, Any]) -> None:
+    """Convert and check the MAIL_* settings (the mailer's; see ``shop.orders.outbox``)."""
+    if config["MAIL_TRANSPORT"] not in MAIL_TRANSPORTS:
+        raise ConfigError(f"MAIL_TRANSPORT must be one of {', '.join(MAIL_TRANSPORTS)}")
+    if config["MAIL_TIMEOUT"] == 0:
+        raise ConfigError("MAIL_TIMEOUT must be more than 0 seconds")
+    try:
+        port = int(config["MAIL_PORT"])
+    except (TypeError, ValueError):
+        raise ConfigError("MAIL_PORT must be a port number (1-65535)") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError("MAIL_PORT must be a port number (1-65535)")
+    config["MAIL_PORT"] = port
+    starttls = config["MAIL_STARTTLS"]
+    if not isinstance(starttls, bool):
+        word = str(starttls).strip().lower()
+        if word not in _TRUE + _FALSE:
+            raise ConfigError("MAIL_STARTTLS must be true or false")
+        config["MAIL_STARTTLS"] = word in _TRUE
+    if not str(config["MAIL_DIR"] or "").strip():
+        raise ConfigError("MAIL_DIR must be a directory")
+    if not _is_address(config["MAIL_FROM"]):
+        raise ConfigError("MAIL_FROM must be an e-mail address, such as shop@example.com")
+    if bool(config["MAIL_USERNAME"]) != bool(config["MAIL_PASSWORD"]):
+        raise ConfigError("MAIL_USERNAME and MAIL_PASSWORD must be set together")
+    if config["MAIL_TRANSPORT"] == "smtp" and not config["MAIL_SERVER"]:
+        raise ConfigError("MAIL_SERVER is required when MAIL_TRANSPORT is smtp")
+
+
+def _is_address(value: Any) -> bool:
+    """A single address, optionally with a display name; no header injection."""
+    if not isinstance(value, str) or "\r" in value or "\n" in value:
+        return False
+    _name, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    return bool(local and at and domain and " " not in address)
 
 
 def _require_production_secrets(config: Mapping[str, Any]) -> None:

@@ -206,8 +206,14 @@ class OrderEvent(db.Model):
 
 
 class OutboxEmail(db.Model):
-    """An e-mail to send. Written in the transaction that pays the order; a mailer
-    (not part of the demo) would send rows with ``sent_at`` NULL and set it."""
+    """An e-mail to send, written in the transaction that pays the order.
+
+    The mailer (``shop.orders.outbox``) works through rows whose ``next_attempt_at``
+    has come and whose lease is free. ``next_attempt_at`` is NULL once nothing is left
+    to do: the e-mail was sent (``sent_at``) or the mailer gave up (``failed_at``, with
+    the reason in ``last_error``). ``attempts`` counts claims; it also tells a sender
+    whether a claim it made is still the latest one.
+    """
 
     __tablename__ = "outbox_email"
 
@@ -219,10 +225,27 @@ class OutboxEmail(db.Model):
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, default=utcnow, index=True
+    )
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("order_id", "kind", name="uq_outbox_email_order_kind"),)
+
+    @property
+    def status(self) -> str:
+        """ "sent", "failed" (given up), "retrying" (failed before, will try again) or
+        "queued"."""
+        if self.sent_at is not None:
+            return "sent"
+        if self.failed_at is not None:
+            return "failed"
+        return "retrying" if self.last_error else "queued"
 
 
 class AdminUser(UserMixin, db.Model):

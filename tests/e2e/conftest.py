@@ -68,9 +68,9 @@ class ShopDatabase:
     def order_facts(self, token: str) -> dict:
         sa = self.sa
         with self.engine.connect() as conn:
-            order_id = conn.execute(
-                sa.text('SELECT id FROM "order" WHERE token = :t'), {"t": token}
-            ).scalar_one()
+            order_id, number = conn.execute(
+                sa.text('SELECT id, number FROM "order" WHERE token = :t'), {"t": token}
+            ).one()
             outcomes = (
                 conn.execute(
                     sa.text("SELECT outcome FROM order_event WHERE order_id = :o"), {"o": order_id}
@@ -88,6 +88,7 @@ class ShopDatabase:
                 ).all()
             )
         return {
+            "number": number,
             "paid_transitions": outcomes.count("paid"),
             "notifications": len(outcomes),
             "emails": emails,

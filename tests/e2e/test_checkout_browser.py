@@ -7,6 +7,9 @@ browser's own idea of what happened.
 
 from __future__ import annotations
 
+from email import message_from_bytes
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -164,3 +167,16 @@ def test_done_and_callback_at_the_same_moment_pay_once(merchant: Stack, shopper:
     assert facts["notifications"] >= 4  # three callbacks and the browser, each recorded
     after = shop_db.stock_of_order_products(token)
     assert {sku: before[sku] - after[sku] for sku in before} == facts["quantities"]
+
+    # The mailer process sends the one confirmation (demo transport: .eml files).
+    number = facts["number"]
+
+    def mails() -> list[Path]:
+        return [
+            p
+            for p in (merchant.workdir / "mail").glob("*.eml")
+            if number in message_from_bytes(p.read_bytes())["Subject"]
+        ]
+
+    wait_until(mails, timeout=20, message="the confirmation e-mail was sent")
+    assert len(mails()) == 1
