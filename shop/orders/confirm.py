@@ -40,6 +40,7 @@ from datetime import datetime
 from typing import Literal
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from shop.avarda import AvardaError, PaymentStatus, decimal_to_minor, payment_method_label
@@ -291,6 +292,7 @@ def _confirmation_email(order: Order, now: datetime) -> OutboxEmail:
         for line in order.lines
     )
     name = order.customer_first_name or "customer"
+    page = f"{current_app.config['SHOP_PUBLIC_URL']}/orders/{order.token}"
     return OutboxEmail(
         order_id=order.id,
         kind="order_confirmation",
@@ -299,7 +301,8 @@ def _confirmation_email(order: Order, now: datetime) -> OutboxEmail:
         body=(
             f"Hello {name},\n\nthank you for your order {order.number}. "
             f"We have received your payment ({order.payment_method or 'Avarda'}).\n\n"
-            f"{lines}\n  Total {order.total_minor / 100:.2f} {order.currency}\n"
+            f"{lines}\n  Total {order.total_minor / 100:.2f} {order.currency}\n\n"
+            f"Your order, and how we learned of your payment: {page}\n"
         ),
         created_at=now,
     )

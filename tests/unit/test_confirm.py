@@ -63,6 +63,9 @@ def test_completed_purchase_pays_the_order_once(shop):
     assert order.customer_last_name == "Andersson"
     assert (stock("MUG-01"), stock("BOOK-01")) == (before_mug - 2, before_book - 1)
     assert emails() == 1
+    mail = db.session.scalars(sa.select(OutboxEmail)).one()
+    assert mail.to_address == "anna@example.com" and order.number in mail.subject
+    assert f"/orders/{order.token}" in mail.body  # the customer's way back to the order
     [event] = events(order)
     assert (event.path, event.attempt, event.avarda_state, event.outcome) == (
         "callback",
