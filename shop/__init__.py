@@ -57,8 +57,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    if "callback" not in app.blueprints:
-        app.register_blueprint(callback_bp)
     # Avarda cannot send a CSRF token; the callback authenticates with HTTP auth instead.
     csrf.exempt(callback_bp)
     if "admin.login" in app.view_functions:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import click
 from flask import Flask, current_app
@@ -17,13 +18,42 @@ from shop.orders.sweep import sweep
 log = logging.getLogger(__name__)
 
 
+def _every_option(f: Callable) -> Callable:
+    return click.option(
+        "--every",
+        type=click.FloatRange(min=0.05),
+        default=None,
+        help="Run forever, one pass every SECONDS (default: one pass, then exit).",
+    )(f)
+
+
+def _repeat(name: str, every: float | None, one_pass: Callable[[], bool]) -> None:
+    """Run ``one_pass`` once, or for ever with ``every`` seconds between passes.
+
+    In a loop a failing pass is logged and tried again (the database or Avarda may be
+    back by then); a single pass lets the error out. ``one_pass`` returns True when
+    more work is already waiting, and then the pause is skipped.
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    while True:
+        more = False
+        try:
+            more = one_pass()
+        except Exception:
+            if every is None:
+                raise
+            log.exception("%s: pass failed; trying again in %s s", name, every)
+        finally:
+            db.session.remove()
+        if every is None:
+            return
+        if not more:
+            time.sleep(every)
+
+
 @click.command("reconcile")
-@click.option(
-    "--every",
-    type=click.FloatRange(min=0.05),
-    default=None,
-    help="Run forever, one pass every SECONDS (default: one pass, then exit).",
-)
+@_every_option
 @click.option(
     "--min-age",
     type=click.FloatRange(min=0),
@@ -33,29 +63,18 @@ log = logging.getLogger(__name__)
 @with_appcontext
 def reconcile_command(every: float | None, min_age: float | None) -> None:
     """Confirm pending orders whose notifications never arrived (the sweep)."""
-    _basic_logging()
-    while True:
-        try:
-            report = sweep(min_age=min_age)
+
+    def one_pass() -> bool:
+        report = sweep(min_age=min_age)
+        if every is None or report.checked:
             click.echo(f"reconcile: {report}")
-        except Exception:
-            if every is None:
-                raise
-            log.exception("reconcile: pass failed; trying again in %s s", every)
-        finally:
-            db.session.remove()
-        if every is None:
-            return
-        time.sleep(every)
+        return False
+
+    _repeat("reconcile", every, one_pass)
 
 
 @click.command("send-mail")
-@click.option(
-    "--every",
-    type=click.FloatRange(min=0.05),
-    default=None,
-    help="Run forever, one pass every SECONDS (default: one pass, then exit).",
-)
+@_every_option
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
@@ -66,31 +85,16 @@ def reconcile_command(every: float | None, min_age: float | None) -> None:
 @with_appcontext
 def send_mail_command(every: float | None, limit: int) -> None:
     """Send the e-mails waiting in the outbox (through MAIL_TRANSPORT)."""
-    _basic_logging()
     transport = transport_from_config(current_app.config)
     click.echo(f"send-mail: sending through {transport!r}")
-    while True:
-        busy = False
-        try:
-            report = send_due(transport, limit=limit)
-            busy = report.claimed >= limit
-            if every is None or report.claimed:
-                click.echo(f"send-mail: {report}")
-        except Exception:
-            if every is None:
-                raise
-            log.exception("send-mail: pass failed; trying again in %s s", every)
-        finally:
-            db.session.remove()
-        if every is None:
-            return
-        if not busy:  # after a full batch more may be waiting: no pause
-            time.sleep(every)
 
+    def one_pass() -> bool:
+        report = send_due(transport, limit=limit)
+        if every is None or report.claimed:
+            click.echo(f"send-mail: {report}")
+        return report.claimed >= limit  # a full batch: more may be waiting
 
-def _basic_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    _repeat("send-mail", every, one_pass)
 
 
 def register_cli(app: Flask) -> None:
