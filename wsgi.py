@@ -19,7 +19,9 @@ import functools
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
@@ -100,15 +102,27 @@ def setup(generate_settings: bool = True) -> None:
         from sandbox import init_db
 
         init_db()
-    print("Settings:", SETTINGS_FILE, "(generated now)" if created else "(kept)")
-    print(f"Shop:     {shop.config['SHOP_PUBLIC_URL']}/")
-    print(f"  admin:  {shop.config['ADMIN_EMAIL']} / {shop.config['ADMIN_PASSWORD']}")
-    base = shop.config["AVARDA_BASE_URL"]
-    print(f"Sandbox:  {base}/Sandbox/")
-    print(
-        f"  admin:  {sandbox.config['SANDBOX_ADMIN_USERNAME']}"
-        f" / {sandbox.config['SANDBOX_ADMIN_PASSWORD']}"
-    )
+    print(describe(shop.config, sandbox.config, created))
+
+
+def describe(shop: Mapping[str, Any], sandbox: Mapping[str, Any], created: bool) -> str:
+    """Where the demo is and how to log in.
+
+    The logins are shown in demo mode only: in production they come from the operator,
+    and this command's output may end up in deployment logs.
+    """
+    sandbox_url = f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT', '5001')}/CheckOut2/Sandbox/"
+    lines = [
+        f"Settings: {SETTINGS_FILE} ({'generated now' if created else 'kept'})",
+        f"Shop:     {shop['SHOP_PUBLIC_URL']}/  (Avarda: {shop['AVARDA_BASE_URL']})",
+        f"Sandbox:  {sandbox_url}",
+    ]
+    if shop.get("SHOP_ENV", "demo") == "demo":
+        lines[2:2] = [f"  admin:  {shop['ADMIN_EMAIL']} / {shop['ADMIN_PASSWORD']}"]
+        lines.append(
+            f"  admin:  {sandbox['SANDBOX_ADMIN_USERNAME']} / {sandbox['SANDBOX_ADMIN_PASSWORD']}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -52,3 +52,24 @@ def test_two_generations_share_no_secret(tmp_path):
 def test_unknown_attribute_is_an_attribute_error():
     with pytest.raises(AttributeError):
         wsgi.shop_and_sandbox  # noqa: B018
+
+
+SHOP = {
+    "SHOP_PUBLIC_URL": "http://127.0.0.1:5000",
+    "AVARDA_BASE_URL": "http://127.0.0.1:5001/CheckOut2",
+    "ADMIN_EMAIL": "admin@example.com",
+    "ADMIN_PASSWORD": "shop-admin-secret",
+}
+SANDBOX = {"SANDBOX_ADMIN_USERNAME": "sandbox", "SANDBOX_ADMIN_PASSWORD": "sandbox-secret"}
+
+
+def test_demo_setup_prints_urls_and_logins():
+    text = wsgi.describe({**SHOP, "SHOP_ENV": "demo"}, SANDBOX, created=True)
+    assert "http://127.0.0.1:5000/" in text and "/CheckOut2/Sandbox/" in text
+    assert "shop-admin-secret" in text and "sandbox-secret" in text
+
+
+def test_production_setup_never_prints_a_password():
+    text = wsgi.describe({**SHOP, "SHOP_ENV": "production"}, SANDBOX, created=False)
+    assert "http://127.0.0.1:5000/" in text
+    assert "shop-admin-secret" not in text and "sandbox-secret" not in text
