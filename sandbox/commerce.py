@@ -40,6 +40,13 @@ INVALID_BODY = "10012"
 KINDS = ("PurchaseOrder", "ReturnOrder", "Refund", "RefundRemaining")
 ZERO = Decimal("0.00")
 
+#: Longest accepted texts: their columns' lengths (PostgreSQL enforces them).
+_COLUMNS = CommerceTransaction.__table__.c
+TRAN_ID_MAX = _COLUMNS.tran_id.type.length
+ORDER_REFERENCE_MAX = _COLUMNS.order_reference.type.length
+TRACKING_CODE_MAX = _COLUMNS.tracking_code.type.length
+REASON_MAX = Purchase.__table__.c.cancel_reason.type.length
+
 
 def _text(body: Mapping[str, Any], key: str, limit: int) -> str | None:
     value = body.get(key)
@@ -55,14 +62,18 @@ def _parse(kind: str, body: Any) -> dict[str, Any]:
     if not isinstance(external_id, str) or not external_id or len(external_id) > 64:
         raise CommerceError(*INVALID_EXTERNAL_ID)
     tran_id = body.get("TranId")
-    if not isinstance(tran_id, str) or not tran_id.strip() or len(tran_id) > 36:
-        raise CommerceError(INVALID_TRAN_ID, "Invalid or missing TranId (at most 36 characters).")
+    if not isinstance(tran_id, str) or not tran_id.strip() or len(tran_id) > TRAN_ID_MAX:
+        raise CommerceError(
+            INVALID_TRAN_ID, f"Invalid or missing TranId (at most {TRAN_ID_MAX} characters)."
+        )
     request: dict[str, Any] = {
         "kind": kind,
         "external_id": external_id.lower(),
         "tran_id": tran_id,
-        "order_reference": _text(body, "OrderReference", 100),
-        "tracking_code": _text(body, "TrackingCode", 100) if kind == "PurchaseOrder" else None,
+        "order_reference": _text(body, "OrderReference", ORDER_REFERENCE_MAX),
+        "tracking_code": (
+            _text(body, "TrackingCode", TRACKING_CODE_MAX) if kind == "PurchaseOrder" else None
+        ),
         "amount": None,
     }
     errors: list[str] = []
@@ -181,7 +192,7 @@ def cancel_payment(merchant: Merchant, body: Any) -> None:
     external_id = body.get("ExternalId")
     if not isinstance(external_id, str) or not external_id:
         raise CommerceError(*INVALID_EXTERNAL_ID)
-    reason = _text(body, "Reason", 200)
+    reason = _text(body, "Reason", REASON_MAX)
     with transaction():
         purchase = _load(merchant, external_id)
         if purchase.state == State.CANCELLED:

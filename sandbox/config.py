@@ -4,11 +4,16 @@ A ``test_config`` mapping replaces the file and the environment (defaults + mapp
 tests are hermetic. Values from the file or the environment are strings and are converted
 to the type of their default here; a value that cannot be converted stops the app with a
 :class:`ConfigError` naming the setting, never a half-configured sandbox.
+
+Errors never quote a setting's value (it may hold passwords: SANDBOX_MERCHANTS carries
+site and callback passwords), nor chain the parser's exception, which would put the value
+into the start-up traceback. A JSON error gives the line and column instead.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -17,6 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+
+from sandbox.models import Merchant
 
 
 class ConfigError(RuntimeError):
@@ -43,6 +50,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
     return {
         "SECRET_KEY": "",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'sandbox.db'}",
+        # Merchant rows hold callback credentials: keep SQL parameters out of error logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "SANDBOX_ADMIN_USERNAME": "sandbox",
         "SANDBOX_ADMIN_PASSWORD": "",
         "SHOP_PORT": 5000,
@@ -75,8 +84,14 @@ def _convert(key: str, value: Any) -> Any:
             return value.strip().lower() in {"1", "true", "yes", "on"}
         if key == "SANDBOX_MERCHANTS" and isinstance(value, str):
             return json.loads(value) if value.strip() else []
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{key}: cannot use {value!r} ({exc})") from None
+    except json.JSONDecodeError as exc:
+        # exc.msg may quote a character of the value: position only.
+        raise ConfigError(
+            f"{key} is not valid JSON (error at line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except (TypeError, ValueError):
+        kind = "a number" if key in FLOAT_KEYS else "an integer"
+        raise ConfigError(f"{key} must be {kind}") from None
     return value
 
 
@@ -115,12 +130,12 @@ def validate(config: Mapping[str, Any]) -> None:
     lease = config["SANDBOX_DELIVERY_LEASE_SECONDS"]
     budget = config["SANDBOX_DELIVERY_CONNECT_TIMEOUT"] + config["SANDBOX_DELIVERY_READ_TIMEOUT"]
     for key in FLOAT_KEYS:
-        if config[key] <= 0:
-            raise ConfigError(f"{key} must be positive, got {config[key]!r}")
+        if not math.isfinite(config[key]) or config[key] <= 0:
+            raise ConfigError(f"{key} must be a positive number")
     if lease <= budget:
         raise ConfigError(
-            "SANDBOX_DELIVERY_LEASE_SECONDS must exceed the connect + read timeouts "
-            f"({lease} <= {budget}); otherwise a slow attempt's claim expires while it runs"
+            "SANDBOX_DELIVERY_LEASE_SECONDS must exceed SANDBOX_DELIVERY_CONNECT_TIMEOUT + "
+            "SANDBOX_DELIVERY_READ_TIMEOUT; otherwise a slow attempt's claim expires while it runs"
         )
     if config["SANDBOX_PURCHASE_TIMEOUT"] < 1:
         raise ConfigError("SANDBOX_PURCHASE_TIMEOUT must be at least 1 second")
@@ -129,8 +144,20 @@ def validate(config: Mapping[str, Any]) -> None:
         for m in config["SANDBOX_MERCHANTS"]
     ):
         raise ConfigError('SANDBOX_MERCHANTS must be a list of objects with a "site_code"')
-    if not urlsplit(config["SHOP_PUBLIC_URL"]).hostname:
-        raise ConfigError(f"SHOP_PUBLIC_URL has no host: {config['SHOP_PUBLIC_URL']!r}")
+    if not all(isinstance(m.get("site_password", ""), str) for m in config["SANDBOX_MERCHANTS"]):
+        raise ConfigError("SANDBOX_MERCHANTS: a site_password must be a string")
+    longest = Merchant.__table__.c.site_code.type.length
+    if any(len(code) > longest for code in configured_merchants(config)):
+        raise ConfigError(
+            f"AVARDA_SITE_CODE or SANDBOX_MERCHANTS: a site_code is longer than {longest} "
+            "characters"
+        )
+    try:
+        has_host = bool(urlsplit(config["SHOP_PUBLIC_URL"]).hostname)
+    except ValueError:
+        has_host = False
+    if not has_host:
+        raise ConfigError("SHOP_PUBLIC_URL must be an absolute URL with a host")
 
 
 def configured_merchants(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -172,7 +172,10 @@ def _send(claim: Claim) -> Result:
             response = session.post(
                 claim.url, data=body, headers=headers, timeout=timeout, allow_redirects=False
             )
-        except requests.RequestException as exc:
+        except Exception as exc:
+            # Not only RequestException: a header http.client cannot encode raises
+            # UnicodeEncodeError. Any failure is a failed attempt, so the schedule and
+            # max_attempts still apply. Only the class name: messages may quote headers.
             latency = int((time.monotonic() - started) * 1000)
             return Result(FAILED, latency_ms=latency, error=type(exc).__name__)
         latency = int((time.monotonic() - started) * 1000)

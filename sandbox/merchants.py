@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import hmac
+import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +49,15 @@ _INT_LIMITS = {
     "purchase_timeout_seconds": (1, 7 * 86_400),
 }
 _BOOL_KEYS = {"callback_enabled", "never_call_done"}
+
+#: RFC 6750's b64token (RFC 7235's token68): what a Bearer token may hold on the wire.
+_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+#: Longest callback_authorization parts: the column's length; 2000 for the TEXT secret.
+_AUTH_LIMITS = {
+    "username": Merchant.__table__.c.callback_auth_username.type.length,
+    "password": 2000,
+    "token": 2000,
+}
 
 
 def site_password(site_code: str) -> str | None:
@@ -147,15 +158,35 @@ def _validate_auth(value: Any, merchant: Merchant | None) -> dict[str, Any]:
     if unknown:
         raise ValidationError([f"callback_authorization: unknown keys {sorted(unknown)}."])
     keep_secret = merchant is not None and merchant.callback_auth_scheme == scheme
-    for key in allowed[scheme] - {"scheme"}:
+    for key in sorted(allowed[scheme] - {"scheme"}, reverse=True):
         field = value.get(key)
         if field == MASK and keep_secret:
             continue
-        if not isinstance(field, str) or not field or len(field) > 2000:
-            raise ValidationError([f"callback_authorization.{key} must be a non-empty string."])
-        if any(c in field for c in "\r\n") or (key == "username" and ":" in field):
-            raise ValidationError([f"callback_authorization.{key} has forbidden characters."])
+        _check_auth_part(key, field)
     return dict(value)
+
+
+def _check_auth_part(key: str, field: Any) -> None:
+    """Refuse what could not be stored or sent in an Authorization header.
+
+    A Bearer token goes on the wire as is, so it must be token68 (ASCII): anything else
+    makes http.client fail in the worker. Basic parts are base64-encoded UTF-8, so any
+    text without control characters will do (and no ":" in the username). Messages
+    never quote the value.
+    """
+    name = f"callback_authorization.{key}"
+    limit = _AUTH_LIMITS[key]
+    if not isinstance(field, str) or not field or len(field) > limit:
+        raise ValidationError([f"{name} must be a non-empty string of at most {limit} characters."])
+    if key == "token":
+        if not _TOKEN68.fullmatch(field):
+            raise ValidationError(
+                [f"{name} may only hold ASCII letters, digits and -._~+/ (then optional =)."]
+            )
+    elif any(unicodedata.category(c) in {"Cc", "Cs"} for c in field):
+        raise ValidationError([f"{name} has control or invalid characters."])
+    elif key == "username" and ":" in field:
+        raise ValidationError([f"{name} cannot contain ':'."])
 
 
 def validate_settings(data: Any, merchant: Merchant | None = None) -> dict[str, Any]:

@@ -3,6 +3,9 @@
 Amounts arrive as JSON numbers (parsed as Decimal, never float) or numeric strings; they
 must have at most two decimals. ``Description`` and ``Notes`` of items are truncated to 35
 characters like Avarda does; every other over-long field is an error.
+
+The limits are the lengths of the columns the values go to (PostgreSQL enforces them);
+this module cannot import the models (same layer), so a test checks they agree.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sandbox.errors import ValidationError
 
 MAX_AMOUNT = Decimal("99999999.99")
 ITEM_TEXT_MAX = 35
+TAX_CODE_MAX = 10
 LANGUAGES = ("sv-SE", "fi-FI", "en-US", "nb-NO", "da-DK")
 
 #: Wire name -> (column name, max length) for the customer's contact and addresses.
@@ -109,8 +113,8 @@ def parse_items(value: Any, errors: list[str], name: str = "Items") -> list[dict
         tax_code = raw.get("TaxCode")
         if isinstance(tax_code, int) and not isinstance(tax_code, bool):
             tax_code = str(tax_code)
-        if tax_code is not None and (not isinstance(tax_code, str) or len(tax_code) > 10):
-            errors.append(f"{where}.TaxCode must be a string of at most 10 characters.")
+        if tax_code is not None and (not isinstance(tax_code, str) or len(tax_code) > TAX_CODE_MAX):
+            errors.append(f"{where}.TaxCode must be a string of at most {TAX_CODE_MAX} characters.")
             tax_code = None
         item["tax_code"] = tax_code
         tax = raw.get("TaxAmount")

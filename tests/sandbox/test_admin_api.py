@@ -147,3 +147,39 @@ def test_init_db_keeps_settings_changed_at_run_time(sandbox):
     with sandbox.app.app_context():
         init_db()
     assert sandbox.settings()["callback_copies"] == 3
+
+
+UNSENDABLE_AUTHORIZATION = [
+    {"scheme": "Bearer", "token": "токен"},  # not Latin-1: http.client cannot send it
+    {"scheme": "Bearer", "token": "two words"},
+    {"scheme": "Bearer", "token": "tab\there"},
+    {"scheme": "Bearer", "token": "=leading-padding"},
+    {"scheme": "Bearer", "token": "x" * 2001},
+    {"scheme": "Basic", "username": "a:b", "password": "pw"},
+    {"scheme": "Basic", "username": "bell\x07", "password": "pw"},
+    {"scheme": "Basic", "username": "del\x7f", "password": "pw"},
+    {"scheme": "Basic", "username": "surrogate\ud800", "password": "pw"},
+    {"scheme": "Basic", "username": "u" * 201, "password": "pw"},  # the column holds 200
+    {"scheme": "Basic", "username": "u", "password": "nul\x00"},
+    {"scheme": "Basic", "username": "u", "password": "surrogate\udfff"},
+]
+
+
+def test_authorization_that_cannot_be_sent_is_400_and_changes_nothing(sandbox):
+    before = sandbox.settings()
+    for auth in UNSENDABLE_AUTHORIZATION:
+        body = {"callback_authorization": auth}
+        response = sandbox.admin("PUT", f"Merchants/{SITE_CODE}", json=body)
+        assert response.status_code == 400, auth
+        [error] = response.json()["errors"]
+        assert error.startswith("callback_authorization.")
+        assert not any(v in error for k, v in auth.items() if k != "scheme" and len(v) > 3)
+    assert sandbox.settings() == before
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl+/_~-=="
+    sandbox.settings(callback_authorization={"scheme": "Bearer", "token": jwt})
+    accepted = {"scheme": "Basic", "username": "jörg " + "u" * 195, "password": "p:ä ss"}
+    assert sandbox.settings(callback_authorization=accepted)["callback_authorization"] == {
+        "scheme": "Basic",
+        "username": accepted["username"],
+        "password": "***",
+    }

@@ -195,3 +195,31 @@ def test_concurrent_workers_never_send_the_same_delivery_twice(sandbox, receiver
     assert sum(counts) == 12
     sent = sorted(json.loads(hit["body"])["purchaseId"] for hit in receiver.hits())
     assert sent == sorted(ids)
+
+
+def test_a_header_that_cannot_be_sent_is_a_failed_attempt_retried_until_exhausted(
+    sandbox, receiver, caplog
+):
+    """A stored token the validation would refuse today (older data, a manual edit) must
+    still end as recorded failures, not an attempt stuck in "sending"."""
+    import sqlalchemy as sa
+
+    from sandbox.db import transaction
+    from sandbox.models import Merchant
+
+    caplog.set_level(logging.INFO)
+    secret = "токен-tajny"
+    with sandbox.app.app_context(), transaction() as session:
+        session.execute(
+            sa.update(Merchant).values(callback_auth_scheme="Bearer", callback_auth_secret=secret)
+        )
+    purchase_id = completed_purchase(sandbox, f"{receiver.url}/callback")
+    [delivery] = sandbox.deliver_until(purchase_id, "exhausted")
+    assert delivery["attempt_count"] == 4  # FAST_MERCHANT max_attempts
+    assert [(a["outcome"], a["error"]) for a in delivery["attempts"]] == [
+        ("failed", "UnicodeEncodeError")
+    ] * 4
+    assert receiver.hits() == []
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "error=UnicodeEncodeError" in logged
+    assert secret not in logged and secret not in json.dumps(delivery)

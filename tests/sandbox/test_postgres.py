@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from tests.sandbox.conftest import SITE_CODE, cart
 from tests.support import postgres_database
 
 pytestmark = pytest.mark.postgres
@@ -45,3 +46,27 @@ def test_api_completion_and_concurrent_delivery_on_postgres(pg_sandbox, receiver
     assert sum(counts) == 8
     sent = sorted(json.loads(hit["body"])["purchaseId"] for hit in receiver.hits())
     assert sent == sorted(ids)
+
+
+def test_values_longer_than_their_columns_are_400_not_500_on_postgres(pg_sandbox):
+    """PostgreSQL enforces VARCHAR lengths (SQLite does not): validation must match them."""
+    sandbox = pg_sandbox
+    before = sandbox.settings()
+    too_long = [
+        {"callback_authorization": {"scheme": "Basic", "username": "u" * 201, "password": "p"}},
+        {"callback_allowed_hosts": ["h" * 254]},
+    ]
+    for body in too_long:
+        response = sandbox.admin("PUT", f"Merchants/{SITE_CODE}", json=body)
+        assert response.status_code == 400, body
+    assert sandbox.settings() == before
+    longest = {"scheme": "Basic", "username": "u" * 200, "password": "p" * 2000}
+    assert sandbox.settings(callback_authorization=longest)["callback_authorization"] == {
+        "scheme": "Basic",
+        "username": "u" * 200,
+        "password": "***",
+    }
+    purchase_id = sandbox.initialize(Mail="m" * 48 + "@example.com", Phone="1" * 15)
+    assert sandbox.status(purchase_id)["Phone"] == "1" * 15
+    response = sandbox.api("InitializePayment", cart() | {"Phone": "1" * 16})
+    assert response.status_code == 400
