@@ -3,6 +3,12 @@
 Unlike Flask-Migrate's template this does not call ``logging.config.fileConfig``:
 migrations run inside the app (``shop.setup_database``) and must not replace the
 app's logging configuration.
+
+On SQLite, foreign keys are switched off while migrations run (SQLite's own recipe for
+rebuilding a table): the shop's connections have them on, and a batch-mode rebuild drops
+the old table, which would otherwise cascade-delete every row that refers to it (an
+order's lines, events and e-mails). ``PRAGMA foreign_key_check`` runs before each
+migration commits.
 """
 
 import logging
@@ -51,9 +57,39 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     with get_engine().connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        if connection.dialect.name != "sqlite":
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+            return
+
+        _sqlite_foreign_keys(connection, "OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                on_version_apply=_check_foreign_keys,
+                **conf_args,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if connection.in_transaction():
+                connection.rollback()  # reads only: each migration commits its own work
+            _sqlite_foreign_keys(connection, "ON")
+
+
+def _sqlite_foreign_keys(connection, state):
+    """Through the driver: the PRAGMA is ignored inside a transaction, and any statement
+    sent through SQLAlchemy would begin one."""
+    connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys = {state}")
+
+
+def _check_foreign_keys(ctx, **_kw):
+    """Run after each migration, inside its transaction: a broken reference undoes it."""
+    broken = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration left rows with broken foreign keys: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from shop.config import MAX_SECONDS
 from shop.extensions import db
 from shop.orders.mail_transport import transport_from_config
 from shop.orders.outbox import BATCH_LIMIT, send_due
@@ -18,10 +20,25 @@ from shop.orders.sweep import sweep
 log = logging.getLogger(__name__)
 
 
+class Seconds(click.FloatRange):
+    """A number of seconds in range and finite: ``FloatRange`` lets nan and inf through,
+    which would only fail later, in ``time.sleep`` or a date calculation."""
+
+    name = "seconds"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        seconds = super().convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a finite number of seconds.", param, ctx)
+        return seconds
+
+
 def _every_option(f: Callable) -> Callable:
     return click.option(
         "--every",
-        type=click.FloatRange(min=0.05),
+        type=Seconds(min=0.05, max=MAX_SECONDS),
         default=None,
         help="Run forever, one pass every SECONDS (default: one pass, then exit).",
     )(f)
@@ -56,7 +73,7 @@ def _repeat(name: str, every: float | None, one_pass: Callable[[], bool]) -> Non
 @_every_option
 @click.option(
     "--min-age",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0, max=MAX_SECONDS),
     default=None,
     help="Only check pending orders older than SECONDS (default RECONCILE_MIN_AGE).",
 )

@@ -11,6 +11,7 @@ value, which may be a secret).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -55,7 +56,11 @@ KEYS = (
     "MAIL_TIMEOUT",
 )
 
-FLOATS = ("AVARDA_TIMEOUT", "AVARDA_STATUS_TIMEOUT", "RECONCILE_MIN_AGE", "MAIL_TIMEOUT")
+TIMEOUTS = ("AVARDA_TIMEOUT", "AVARDA_STATUS_TIMEOUT", "MAIL_TIMEOUT")
+FLOATS = (*TIMEOUTS, "RECONCILE_MIN_AGE")
+#: Longer than any sensible timeout or age, and far below what sockets and datetimes
+#: can represent (about 9e9 seconds), so no setting can overflow either.
+MAX_SECONDS = 366 * 24 * 3600.0
 ENVIRONMENTS = ("demo", "production")
 MAIL_TRANSPORTS = ("file", "smtp")
 _TRUE = ("1", "true", "yes", "on")
@@ -144,6 +149,10 @@ def build_config(instance_path: str, test_config: Mapping[str, Any] | None) -> d
             config[key] = float(config[key])
         except (TypeError, ValueError):
             raise ConfigError(f"{key} must be a number of seconds") from None
+        if not math.isfinite(config[key]) or config[key] > MAX_SECONDS:
+            raise ConfigError(f"{key} must be a finite number of seconds, at most a year")
+        if key in TIMEOUTS and config[key] <= 0:
+            raise ConfigError(f"{key} must be more than 0 seconds")
         if config[key] < 0:
             raise ConfigError(f"{key} must not be negative")
     for key in ("AVARDA_BASE_URL", "SHOP_PUBLIC_URL"):
@@ -169,8 +178,6 @@ def _check_mail(config: dict[str, Any]) -> None:
     """Convert and check the MAIL_* settings (the mailer's; see ``shop.orders.outbox``)."""
     if config["MAIL_TRANSPORT"] not in MAIL_TRANSPORTS:
         raise ConfigError(f"MAIL_TRANSPORT must be one of {', '.join(MAIL_TRANSPORTS)}")
-    if config["MAIL_TIMEOUT"] == 0:
-        raise ConfigError("MAIL_TIMEOUT must be more than 0 seconds")
     try:
         port = int(config["MAIL_PORT"])
     except (TypeError, ValueError):

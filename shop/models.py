@@ -77,12 +77,13 @@ def new_token() -> str:
 
 
 def new_order_number(now: datetime | None = None) -> str:
-    """A human-friendly order number such as ``260501-3FA9C2`` (date + 24 random bits).
+    """A human-friendly order number such as ``260501-3FA9C20B`` (date + 32 random bits).
 
-    Sent to Avarda as ``OrderReference``. Collisions are caught by a unique constraint.
+    Sent to Avarda as ``OrderReference``. Collisions are caught by a unique constraint
+    (``shop.orders.checkout`` then starts the order again with a new number).
     """
     now = now or utcnow()
-    return f"{now:%y%m%d}-{secrets.token_hex(3).upper()}"
+    return f"{now:%y%m%d}-{secrets.token_hex(4).upper()}"
 
 
 class Product(db.Model):
@@ -126,7 +127,7 @@ class Order(db.Model):
     customer_last_name: Mapped[str | None] = mapped_column(sa.String(80))
     customer_address_line1: Mapped[str | None] = mapped_column(sa.String(120))
     customer_address_line2: Mapped[str | None] = mapped_column(sa.String(120))
-    customer_zip: Mapped[str | None] = mapped_column(sa.String(20))
+    customer_zip: Mapped[str | None] = mapped_column(sa.String(40))
     customer_city: Mapped[str | None] = mapped_column(sa.String(80))
     customer_country: Mapped[str | None] = mapped_column(sa.String(8))
     avarda_price_minor: Mapped[int | None] = mapped_column(sa.Integer)

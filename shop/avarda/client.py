@@ -10,6 +10,7 @@ whole provider response.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Sequence
 from datetime import datetime
@@ -67,8 +68,8 @@ class AvardaClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._auth = (site_code, site_password)
-        self.timeout = timeout
-        self.status_timeout = status_timeout
+        self.timeout = _seconds("timeout", timeout)
+        self.status_timeout = _seconds("status_timeout", status_timeout)
         self._local = threading.local()
 
     def __repr__(self) -> str:  # never show the password
@@ -101,7 +102,9 @@ class AvardaClient:
     def get_payment_status(self, purchase_id: str, timeout: float | None = None) -> PaymentStatus:
         """The purchase's state, method, price and customer, straight from Avarda."""
         data = self._call(
-            "GetPaymentStatus", {"PurchaseId": purchase_id}, timeout or self.status_timeout
+            "GetPaymentStatus",
+            {"PurchaseId": purchase_id},
+            self.status_timeout if timeout is None else timeout,
         )
         if not isinstance(data, dict):
             raise AvardaProtocolError("GetPaymentStatus did not return an object")
@@ -156,11 +159,12 @@ class AvardaClient:
 
     def _call(self, method: str, body: dict[str, Any], timeout: float | None = None) -> Any:
         url = f"{self.base_url}/CheckOut2Api/{method}"
+        timeout = self.timeout if timeout is None else _seconds("timeout", timeout)
         try:
             response = self._session.post(
                 url,
                 data=dumps_exact(body).encode("utf-8"),
-                timeout=timeout or self.timeout,
+                timeout=timeout,
                 allow_redirects=False,
             )
         except requests.Timeout:
@@ -185,6 +189,14 @@ class AvardaClient:
             return json.loads(response.content, parse_float=Decimal)
         except ValueError:
             raise AvardaProtocolError(f"{method}: the answer is not JSON") from None
+
+
+def _seconds(name: str, value: float) -> float:
+    """A usable timeout, or ValueError: ``requests`` refuses 0 and negative values only
+    when a call is made, and nan or inf would wait for ever or overflow."""
+    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number of seconds above 0, not {value!r}")
+    return float(value)
 
 
 def _refusal(method: str, status: int, text: str) -> AvardaRefused:

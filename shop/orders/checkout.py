@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from shop.avarda import (
     AvardaError,
@@ -39,6 +40,7 @@ from shop.orders.transactions import end_read, lock_order, write_transaction
 log = logging.getLogger(__name__)
 
 MAX_QUANTITY = 99
+NUMBER_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -230,10 +232,28 @@ def _replace_lines(order_id: int, purchase_id: str, cart: PricedCart) -> Order |
 
 
 def _new_order(cart: PricedCart) -> CheckoutSession:
-    """InitializePayment first, then one insert: no order without a purchase."""
-    number, token = new_order_number(), new_token()
+    """InitializePayment first, then one insert: no order without a purchase.
+
+    The order number goes to Avarda (``OrderReference``) before the insert can find it
+    taken, so a taken number means starting again: a new number and a new purchase,
+    at most ``NUMBER_ATTEMPTS`` times. The purchase of a discarded attempt belongs to
+    no order; nobody is shown its form, and Avarda times it out.
+    """
+    for _ in range(NUMBER_ATTEMPTS):
+        number = new_order_number()
+        purchase_id = _initialize_payment(cart, number)
+        order = _insert_order(cart, number, purchase_id)
+        if order is not None:
+            log.info("order %s created with purchase %s", number, purchase_id)
+            return _session(order)
+        log.warning("order number %s is taken; starting again with a new one", number)
+    log.error("order number taken %d times in a row; giving up", NUMBER_ATTEMPTS)
+    raise CheckoutUnavailable()
+
+
+def _initialize_payment(cart: PricedCart, number: str) -> str:
     try:
-        purchase_id = avarda_client().initialize_payment(
+        return avarda_client().initialize_payment(
             minor_to_decimal(cart.total_minor),
             cart.avarda_items(),
             order_reference=number,
@@ -244,20 +264,31 @@ def _new_order(cart: PricedCart) -> CheckoutSession:
     except AvardaError as exc:
         log.error("InitializePayment failed: %s", exc)
         raise CheckoutUnavailable() from exc
-    with write_transaction() as session:
-        order = Order(
-            token=token,
-            number=number,
-            state=OrderState.PENDING.value,
-            total_minor=cart.total_minor,
-            vat_minor=cart.vat_minor,
-            purchase_id=purchase_id,
-            cart_fingerprint=cart.fingerprint,
-            lines=_lines_for(cart),
-        )
-        session.add(order)
-    log.info("order %s created with purchase %s", number, purchase_id)
-    return _session(order)
+
+
+def _insert_order(cart: PricedCart, number: str, purchase_id: str) -> Order | None:
+    """The new pending order, or None when its number is taken."""
+    try:
+        with write_transaction() as session:
+            order = Order(
+                token=new_token(),
+                number=number,
+                state=OrderState.PENDING.value,
+                total_minor=cart.total_minor,
+                vat_minor=cart.vat_minor,
+                purchase_id=purchase_id,
+                cart_fingerprint=cart.fingerprint,
+                lines=_lines_for(cart),
+            )
+            session.add(order)
+    except IntegrityError:
+        # Asked, not parsed from the error: the same on every database.
+        taken = db.session.scalar(sa.select(Order.id).where(Order.number == number))
+        end_read()
+        if taken is None:
+            raise
+        return None
+    return order
 
 
 def _session(order: Order, reused: bool = False, completed: bool = False) -> CheckoutSession:

@@ -37,7 +37,7 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from flask import current_app
@@ -130,6 +130,7 @@ def confirm_purchase(purchase_id: str, path: PathName) -> ConfirmResult:
         problem = str(exc)
         log.warning("confirm via %s: GetPaymentStatus failed: %s", via, problem)
 
+    label = status.state_label if status else None
     with write_transaction() as session:
         order = lock_order(session, order_id)
         outcome, event_outcome, detail = _apply(session, order, status, via, problem)
@@ -148,13 +149,13 @@ def confirm_purchase(purchase_id: str, path: PathName) -> ConfirmResult:
                     path=via.value,
                     at=utcnow(),
                     attempt=attempt,
-                    avarda_state=status.state_label if status else None,
+                    avarda_state=_fit(OrderEvent.__table__.c.avarda_state, label),
                     outcome=event_outcome.value,
                     detail=detail,
                 )
             )
     log.info("confirm %s via %s: %s", order.number, via, outcome)
-    return ConfirmResult(outcome, order, status.state_label if status else None)
+    return ConfirmResult(outcome, order, label)
 
 
 # A sweep that finds nothing new leaves no trace, or every abandoned order would
@@ -230,19 +231,40 @@ def _finish(order: Order, state: OrderState, via: ConfirmPath, now: datetime) ->
 
 
 def _record_payment(order: Order, status: PaymentStatus) -> None:
+    """Store the method, customer and price Avarda reports, each cut to fit its column."""
     customer = status.customer
-    order.payment_method = payment_method_label(status.payment_method)
-    order.customer_email = customer.email
-    order.customer_phone = customer.phone
-    order.customer_first_name = customer.first_name
-    order.customer_last_name = customer.last_name
-    order.customer_address_line1 = customer.address_line1
-    order.customer_address_line2 = customer.address_line2
-    order.customer_zip = customer.zip
-    order.customer_city = customer.city
-    order.customer_country = customer.country
+    reported = {
+        "payment_method": payment_method_label(status.payment_method),
+        "customer_email": customer.email,
+        "customer_phone": customer.phone,
+        "customer_first_name": customer.first_name,
+        "customer_last_name": customer.last_name,
+        "customer_address_line1": customer.address_line1,
+        "customer_address_line2": customer.address_line2,
+        "customer_zip": customer.zip,
+        "customer_city": customer.city,
+        "customer_country": customer.country,
+    }
+    for name, value in reported.items():
+        setattr(order, name, _fit(Order.__table__.c[name], value))
     if status.price is not None:
         order.avarda_price_minor = decimal_to_minor(status.price)
+
+
+def _fit(column: sa.Column[Any], value: str | None) -> str | None:
+    """``value`` as the column can store it: without NUL characters and at most the
+    column's length.
+
+    Avarda's texts are for display, and PostgreSQL refuses the whole transaction for a
+    value too long or containing NUL, so an odd customer detail would otherwise keep a
+    paid order pending for ever. Cutting loses the tail of a detail that Avarda keeps in
+    full.
+    """
+    if value is None:
+        return None
+    length = getattr(column.type, "length", None)
+    value = value.replace("\x00", "")
+    return value[:length] if length else value
 
 
 def _hold_reason(session: Session, order: Order, status: PaymentStatus) -> str:

@@ -1,9 +1,9 @@
 """The sweep: confirm pending orders whose notifications never arrived.
 
-Each run takes the pending orders older than ``min_age`` seconds and runs the confirm
-step for each. Avarda's GetPaymentStatusQueue (which purchases completed since the
-oldest pending order) is only a hint for the order of work: listed purchases are
-checked first. Younger orders are left alone even when listed, so that the live paths
+Each run takes the pending orders older than ``min_age`` seconds (the oldest
+``BATCH_LIMIT`` of them, plus every one whose purchase Avarda's GetPaymentStatusQueue
+lists as completed since the oldest) and runs the confirm step for each, listed
+purchases first. Younger orders are left alone even when listed, so that the live paths
 (the callback, the browser) get their chance and the order page can tell honestly
 which path confirmed it. The confirm step marks an order failed once Avarda reports
 its purchase dead (for example SessionTimedOut for an abandoned checkout), and leaves
@@ -54,30 +54,41 @@ class SweepReport:
 
 
 def sweep(min_age: float | None = None, now: datetime | None = None) -> SweepReport:
-    """One pass. ``min_age`` defaults to ``RECONCILE_MIN_AGE`` (seconds)."""
+    """One pass. ``min_age`` defaults to ``RECONCILE_MIN_AGE`` (seconds).
+
+    Candidates are the ``BATCH_LIMIT`` oldest due orders plus every due order whose
+    purchase the queue lists, those first: a batch full of orders that never finish
+    (abandoned forms, purchases Avarda does not know) must not hide a newer paid one.
+    """
     if min_age is None:
         min_age = float(current_app.config["RECONCILE_MIN_AGE"])
     now = now or utcnow()
-    pending = db.session.execute(
+    cutoff = now - timedelta(seconds=min_age)
+    due = (
         sa.select(Order.purchase_id, Order.created_at)
-        .where(Order.state == OrderState.PENDING.value, Order.purchase_id.is_not(None))
-        .order_by(Order.created_at)
-        .limit(BATCH_LIMIT)
-    ).all()
+        .where(
+            Order.state == OrderState.PENDING.value,
+            Order.purchase_id.is_not(None),
+            Order.created_at <= cutoff,
+        )
+        .order_by(Order.created_at, Order.id)
+    )
+    oldest = db.session.execute(due.limit(BATCH_LIMIT)).all()
     end_read()
     report = SweepReport()
-    if not pending:
+    if not oldest:
         return report
 
-    cutoff = now - timedelta(seconds=min_age)
-    due = [pid for pid, created in pending if created <= cutoff]
-    if not due:
-        return report
-    completed = set(_completed_since(pending[0][1] - QUEUE_SLACK))
-    hinted = [pid for pid in due if pid in completed]
+    completed = set(_completed_since(oldest[0].created_at - QUEUE_SLACK))
+    hinted: list[str] = []
+    if completed:
+        hinted = list(db.session.scalars(due.where(Order.purchase_id.in_(completed))))
+        end_read()
     report.hinted = len(hinted)
+    listed = set(hinted)
+    rest = [pid for pid, _created in oldest if pid not in listed]
 
-    for purchase_id in [*hinted, *(pid for pid in due if pid not in completed)]:
+    for purchase_id in [*hinted, *rest]:
         report.checked += 1
         try:
             result = confirm_purchase(purchase_id, "sweep")

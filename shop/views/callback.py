@@ -15,7 +15,8 @@ before the last:
 3. The confirm step. 200 when the shop reached a final decision (paid now or before,
    on hold, failed); 404 when no order has this purchase id (Avarda retries, in case
    the order is not committed yet); 503 when Avarda's status cannot be fetched, does
-   not say Completed yet, or the database is busy (Avarda retries). Never a 500.
+   not say Completed yet, the database is busy, or the confirm step fails in any other
+   way (logged; Avarda retries). Never a 500.
 """
 
 from __future__ import annotations
@@ -199,6 +200,12 @@ def purchase_completed() -> Response:
         log.exception("callback for %s: database error; Avarda will retry", purchase_id)
         db.session.rollback()
         return _answer(503, "busy", message="Try again later.", purchaseId=purchase_id)
+    except Exception:
+        # A bug or a broken setting: answered "try again" so the notification is not
+        # lost, and logged (without the request's headers) so someone fixes it.
+        log.exception("callback for %s: confirm step failed; Avarda will retry", purchase_id)
+        db.session.rollback()
+        return _answer(503, "error", message="Try again later.", purchaseId=purchase_id)
 
     outcome = result.outcome
     if outcome is ConfirmOutcome.UNKNOWN_PURCHASE:

@@ -17,8 +17,8 @@
     paid: ["Payment confirmed", "Thank you! Your order is paid and a confirmation e-mail is on its way.", "✓"],
     on_hold: [
       "Payment received, order on hold",
-      "Avarda reports the purchase as completed, but the amount differs from your order, " +
-        "so we check it by hand before shipping. We will be in touch.",
+      "Your payment was received, and our staff are reviewing the order before we ship it. " +
+        "We will be in touch.",
       "!",
     ],
     failed: [

@@ -7,8 +7,11 @@ import re
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from shop.extensions import db
+from shop.models import Product
 from tests.integration.storefront_helpers import LiveStack, start_stack, stop_stack
 from tests.support import wait_until
 
@@ -31,18 +34,18 @@ def checkout(stack: LiveStack) -> tuple[str, str]:
     return token, purchase_id
 
 
-def pay_by_callback(stack: LiveStack, token: str, purchase_id: str) -> None:
+def pay_by_callback(stack: LiveStack, token: str, purchase_id: str, state: str = "paid") -> None:
     stack.complete(
         purchase_id,
         "Invoice",
         PurchaseCompletedCallbackUrl=stack.shop_url + "/avarda/purchase-completed",
     )
 
-    def paid() -> bool:
+    def confirmed() -> bool:
         stack.deliver()
-        return stack.shop.client.get(f"/orders/{token}/status").get_json()["state"] == "paid"
+        return stack.shop.client.get(f"/orders/{token}/status").get_json()["state"] == state
 
-    wait_until(paid, timeout=10, message="the callback pays the order")
+    wait_until(confirmed, timeout=10, message=f"the callback makes the order {state}")
 
 
 def test_done_page_updates_itself_when_the_callback_pays(stack, page):
@@ -54,6 +57,23 @@ def test_done_page_updates_itself_when_the_callback_pays(stack, page):
     pay_by_callback(stack, token, purchase_id)
     expect(page.get_by_text("Payment confirmed")).to_be_visible(timeout=10_000)
     expect(page.get_by_text("Confirming your payment…")).to_have_count(0)
+
+
+def test_done_page_of_an_order_held_for_stock_stays_neutral(stack, page):
+    token, purchase_id = checkout(stack)
+    page.goto(f"{stack.shop_url}/checkout/done?purchaseId={purchase_id}")
+    expect(page.get_by_text("Confirming your payment…")).to_be_visible()
+
+    def sell_out() -> None:
+        db.session.execute(sa.update(Product).where(Product.sku == "MUG-01").values(stock=0))
+        db.session.commit()
+
+    stack.shop.query(sell_out)
+    pay_by_callback(stack, token, purchase_id, state="on_hold")
+    expect(page.get_by_text("Payment received, order on hold")).to_be_visible(timeout=10_000)
+    detail = page.locator(".status-detail")
+    expect(detail).to_contain_text("our staff are reviewing the order")
+    expect(detail).not_to_contain_text("amount")
 
 
 def test_order_page_reloads_with_the_story_once_paid(stack, page):

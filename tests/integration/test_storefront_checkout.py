@@ -304,3 +304,25 @@ def test_avarda_unavailable_sends_the_customer_back_to_the_cart(tmp_path):
             db.session.remove()
     finally:
         dispose(app)
+
+
+def test_done_page_for_an_order_held_for_stock_claims_no_amount_difference(stack):
+    _, token, purchase_id = go_to_checkout(stack, ("SOCKS-01", 3))
+
+    def sell_socks() -> None:
+        db.session.execute(sa.update(Product).where(Product.sku == "SOCKS-01").values(stock=1))
+        db.session.commit()
+
+    stack.shop.query(sell_socks)
+    stack.complete(purchase_id, "Invoice")
+
+    words = text(stack.shop.client.get(f"/checkout/done?purchaseId={purchase_id}"))
+
+    hold_reason = stack.shop.query(
+        lambda: db.session.scalar(sa.select(Order.hold_reason).where(Order.token == token))
+    )
+    assert "not enough stock" in hold_reason  # held for stock, not for the amount
+    assert "Payment received, order on hold" in words
+    assert "our staff are reviewing the order" in words
+    assert "amount" not in words.lower() and "differ" not in words.lower()
+    assert "Payment confirmed" not in words

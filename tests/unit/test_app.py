@@ -65,6 +65,27 @@ def test_bad_settings_stop_the_app_naming_the_key(sqlite_url, key, value):
         create_app(base_config(sqlite_url, **{key: value}))
 
 
+TIMEOUTS = ("AVARDA_TIMEOUT", "AVARDA_STATUS_TIMEOUT", "MAIL_TIMEOUT")
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        *((key, value) for key in TIMEOUTS for value in ("0", "-0.0", "-1", "nan", "inf", 0)),
+        *(("RECONCILE_MIN_AGE", value) for value in ("-1", "nan", "inf", "-inf", "1e12")),
+        ("AVARDA_TIMEOUT", "1e10"),  # overflows a socket timeout
+    ],
+)
+def test_timeouts_and_ages_must_be_finite_and_in_range(sqlite_url, key, value):
+    with pytest.raises(ConfigError, match=key):
+        create_app(base_config(sqlite_url, **{key: value}))
+
+
+def test_a_zero_min_age_is_allowed(sqlite_url):
+    app = create_app(base_config(sqlite_url, RECONCILE_MIN_AGE="0"))
+    assert app.config["RECONCILE_MIN_AGE"] == 0.0
+
+
 def test_csp_nonce_healthz_and_error_formats(sqlite_url, live_server):
     app = create_app(base_config(sqlite_url, AVARDA_BASE_URL="http://127.0.0.1:5999/CheckOut2"))
     url = live_server(app)

@@ -149,5 +149,20 @@ def test_connection_refused_is_unavailable():
         client.get_payment_status(PID)
 
 
+@pytest.mark.parametrize("key", ["timeout", "status_timeout"])
+@pytest.mark.parametrize("value", [0, -1.0, float("nan"), float("inf")])
+def test_timeouts_must_be_positive_and_finite(key, value):
+    with pytest.raises(ValueError, match=key):
+        AvardaClient("http://127.0.0.1:9/CheckOut2", "s", "p", **{key: value})
+
+
+def test_an_explicit_timeout_is_never_replaced_by_the_default(httpserver, client):
+    """``timeout or default`` would quietly use the default for 0."""
+    httpserver.expect_request("/CheckOut2/CheckOut2Api/GetPaymentStatus").respond_with_json({})
+    with pytest.raises(ValueError, match="timeout"):
+        client.get_payment_status(PID, timeout=0)
+    assert httpserver.log == []
+
+
 def test_repr_hides_the_password():
     assert "secret" not in repr(AvardaClient("http://x/CheckOut2", "site", "secret"))

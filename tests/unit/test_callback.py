@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -302,6 +303,25 @@ def test_database_error_is_503_not_500(shop, monkeypatch):
     monkeypatch.setattr(sys.modules["shop.views.callback"], "confirm_purchase", broken)
     response = shop.post({"purchaseId": purchase_id})
     assert response.status_code == 503 and response.json()["error"] == "busy"
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), ValueError("timeout must be > 0")])
+def test_any_confirm_failure_is_logged_and_503_not_500(shop, monkeypatch, caplog, error):
+    purchase_id = shop.order()
+
+    def broken(*_args, **_kwargs):
+        raise error
+
+    monkeypatch.setattr(sys.modules["shop.views.callback"], "confirm_purchase", broken)
+    with caplog.at_level(logging.ERROR, logger="shop.views.callback"):
+        response = shop.post({"purchaseId": purchase_id})
+
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert response.json()["purchaseId"] == purchase_id
+    assert shop.state(purchase_id) == "pending"
+    [record] = [r for r in caplog.records if r.name == "shop.views.callback"]
+    assert record.exc_info and record.exc_info[1] is error and purchase_id in record.getMessage()
+    assert CALLBACK_PASSWORD not in caplog.text and GOOD not in caplog.text
 
 
 def test_get_is_405(shop):

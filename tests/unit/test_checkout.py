@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 
 from shop.avarda import PurchaseState
 from shop.extensions import db
-from shop.models import Order
+from shop.models import Order, new_order_number
+from shop.orders import checkout as checkout_module
 from shop.orders.catalog import get_product_by_sku
 from shop.orders.checkout import begin_checkout, vat_included
 from shop.orders.errors import CheckoutUnavailable, EmptyCart, InvalidCart, OutOfStock
@@ -121,3 +125,44 @@ def test_vat_included_rounds_half_up():
     assert vat_included(10600, 6) == 600
     assert vat_included(1, 25) == 0
     assert vat_included(3, 25) == 1  # 0.6 öre rounds up
+
+
+def test_order_numbers_carry_32_random_bits():
+    number = new_order_number(datetime(2026, 5, 1, tzinfo=UTC))
+    assert re.fullmatch(r"260501-[0-9A-F]{8}", number)
+    assert len(number) <= Order.__table__.c.number.type.length
+
+
+def taken_then(*numbers: str):
+    """A number generator that hands out ``numbers`` in turn."""
+    queue = list(numbers)
+    return lambda: queue.pop(0)
+
+
+def test_a_taken_order_number_starts_again_with_a_new_number_and_purchase(shop, monkeypatch):
+    _, fake = shop
+    first = begin_checkout([(pid("MUG-01"), 1)], None)
+    taken = orders()[0].number
+    monkeypatch.setattr(checkout_module, "new_order_number", taken_then(taken, "260501-FRESH001"))
+
+    second = begin_checkout([(pid("BOOK-01"), 1)], None)
+
+    assert second.order_number == "260501-FRESH001"
+    assert second.purchase_id != first.purchase_id
+    assert [o.number for o in orders()] == [taken, "260501-FRESH001"]
+    # Avarda only ever sees the number of the order that was stored for its purchase.
+    assert fake.purchases[second.purchase_id]["OrderReference"] == "260501-FRESH001"
+    assert fake.count("InitializePayment") == 3
+
+
+def test_order_numbers_taken_three_times_give_up_cleanly(shop, monkeypatch):
+    _, fake = shop
+    begin_checkout([(pid("MUG-01"), 1)], None)
+    taken = orders()[0].number
+    monkeypatch.setattr(checkout_module, "new_order_number", lambda: taken)
+
+    with pytest.raises(CheckoutUnavailable):
+        begin_checkout([(pid("BOOK-01"), 1)], None)
+
+    assert len(orders()) == 1
+    assert fake.count("InitializePayment") == 1 + 3

@@ -278,3 +278,72 @@ def test_concurrent_notifications_pay_once(shop):
     order = order_of(purchase_id)
     assert len(events(order)) == 8
     assert [e.outcome for e in events(order)].count("paid") == 1
+
+
+def test_over_long_customer_details_are_cut_and_never_block_the_payment(shop):
+    """Avarda's fields are for display: any length, even a NUL, must not stop the order
+    from being paid (PostgreSQL refuses both; SQLite would store them)."""
+    _, fake = shop
+    purchase_id, _ = checkout(("MUG-01", 1))
+    fake.complete(purchase_id)
+    sent = {
+        "Mail": "a" * 200 + "@example.com",
+        "Phone": "0" * 200,
+        "InvoicingFirstName": "F" * 200,
+        "InvoicingLastName": "L" * 200,
+        "InvoicingAddressLine1": "A" * 200,
+        "InvoicingAddressLine2": "B" * 200,
+        "InvoicingZip": "Z" * 200,
+        "InvoicingCity": "Stock\x00holm" + "C" * 200,
+        "CountryCode": "S" * 200,
+    }
+    fake.set_state(purchase_id, 2, PaymentMethod=10**60, **sent)
+
+    assert confirm_purchase(purchase_id, "callback").outcome is ConfirmOutcome.CONFIRMED_NOW
+
+    order = order_of(purchase_id)
+    columns = Order.__table__.c
+    stored = {
+        "customer_email": sent["Mail"],
+        "customer_phone": sent["Phone"],
+        "customer_first_name": sent["InvoicingFirstName"],
+        "customer_last_name": sent["InvoicingLastName"],
+        "customer_address_line1": sent["InvoicingAddressLine1"],
+        "customer_address_line2": sent["InvoicingAddressLine2"],
+        "customer_zip": sent["InvoicingZip"],
+        "customer_city": sent["InvoicingCity"].replace("\x00", ""),
+        "customer_country": sent["CountryCode"],
+        "payment_method": f"Method {10**60}",
+    }
+    for name, value in stored.items():
+        assert getattr(order, name) == value[: columns[name].type.length], name
+    assert order.customer_city.startswith("Stockholm")
+
+
+def test_protocol_length_customer_details_are_kept_whole(shop):
+    """Avarda allows 40 characters in each Invoicing* field and 60 in Mail."""
+    _, fake = shop
+    purchase_id, _ = checkout(("MUG-01", 1))
+    fake.complete(purchase_id)
+    zip_code = "SE-" + "1" * 24  # 27 characters, as seen in the sandbox
+    fake.set_state(purchase_id, 2, InvoicingZip=zip_code, Mail="m" * 48 + "@example.com")
+
+    assert confirm_purchase(purchase_id, "callback").outcome is ConfirmOutcome.CONFIRMED_NOW
+
+    order = order_of(purchase_id)
+    assert order.customer_zip == zip_code and order.customer_email == "m" * 48 + "@example.com"
+    for name in ("first_name", "last_name", "address_line1", "address_line2", "zip", "city"):
+        assert Order.__table__.c[f"customer_{name}"].type.length >= 40, name
+    assert Order.__table__.c.customer_email.type.length >= 60
+
+
+def test_an_absurd_unknown_state_is_recorded_without_failing(shop):
+    _, fake = shop
+    purchase_id, _ = checkout(("MUG-01", 1))
+    fake.set_state(purchase_id, 10**60)
+
+    assert confirm_purchase(purchase_id, "callback").outcome is ConfirmOutcome.PENDING
+
+    [event] = events(order_of(purchase_id))
+    length = OrderEvent.__table__.c.avarda_state.type.length
+    assert event.avarda_state == f"State {10**60}"[:length]

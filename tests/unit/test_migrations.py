@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from shop import MIGRATIONS_DIR
+from shop import MIGRATIONS_DIR, create_app
 from shop.extensions import db
-from shop.models import Order, OutboxEmail, UTCDateTime
+from shop.models import Order, OrderEvent, OrderLine, OutboxEmail, UTCDateTime, utcnow
+from shop.orders.catalog import get_product_by_sku
+from tests.unit.conftest import base_config
 
 BEFORE_OUTBOX_STATE = "891ac48b632d"
+BEFORE_WIDE_ZIP = "4b79b9852913"
 
 
 def test_models_and_migrations_have_no_drift(shop):
@@ -56,3 +60,66 @@ def test_outbox_migration_makes_queued_emails_due_and_downgrades(shop):
     mails = {m.kind: m for m in db.session.scalars(sa.select(OutboxEmail))}
     assert mails["queued"].next_attempt_at == queued_at and mails["queued"].attempts == 0
     assert mails["sent"].next_attempt_at is None and mails["sent"].sent_at == queued_at
+
+
+def counts() -> tuple[int, int, int, int]:
+    return tuple(
+        db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (Order, OrderLine, OrderEvent, OutboxEmail)
+    )
+
+
+def test_zip_migration_keeps_every_row_and_constraint_and_downgrades(shop):
+    """The table rebuild of batch mode on SQLite must not cascade-delete an order's
+    lines, events and e-mails (foreign keys are on in the shop's connections)."""
+    downgrade(directory=str(MIGRATIONS_DIR), revision=BEFORE_WIDE_ZIP)
+    mug = get_product_by_sku("MUG-01")
+    order = Order(total_minor=100, vat_minor=20, cart_fingerprint="x", customer_zip="1" * 20)
+    order.lines.append(
+        OrderLine(
+            product_id=mug.id, sku=mug.sku, name=mug.name, quantity=1,
+            unit_price_minor=100, vat_percent=25, line_total_minor=100, vat_minor=20,
+        )
+    )  # fmt: skip
+    order.events.append(OrderEvent(path="callback", at=utcnow(), attempt=1, outcome="paid"))
+    db.session.add(order)
+    db.session.flush()
+    db.session.add(
+        OutboxEmail(order_id=order.id, kind="k", to_address="a@example.com", subject="s", body="b")
+    )
+    db.session.commit()
+    db.session.remove()
+    db.engine.dispose()  # the next session gets the very connection that migrated
+
+    upgrade(directory=str(MIGRATIONS_DIR))
+
+    assert counts() == (1, 1, 1, 1)
+    order = db.session.scalars(sa.select(Order)).one()
+    order.customer_zip = "2" * 40
+    db.session.commit()
+    for broken in (
+        sa.update(Order).values(state="bogus"),
+        sa.update(OrderEvent).values(order_id=order.id + 1),  # foreign keys are on again
+    ):
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(broken)
+            db.session.flush()
+        db.session.rollback()
+    db.session.remove()
+
+    downgrade(directory=str(MIGRATIONS_DIR), revision=BEFORE_WIDE_ZIP)
+
+    assert counts() == (1, 1, 1, 1)
+    assert db.session.scalar(sa.select(Order.customer_zip)) == "2" * 20
+    db.session.remove()
+    upgrade(directory=str(MIGRATIONS_DIR))
+
+
+def test_migrating_sqlite_leaves_its_foreign_keys_on(sqlite_url):
+    app = create_app(base_config(sqlite_url))
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+        assert db.engine.pool.checkedin() == 1  # the connection that migrated
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        db.engine.dispose()

@@ -483,6 +483,8 @@ def test_send_mail_command_runs_one_pass(shop, tmp_path):
     [
         (["--every", "-1"], "--every"),
         (["--every", "often"], "--every"),
+        (["--every", "nan"], "--every"),
+        (["--every", "inf"], "--every"),
         (["--limit", "0"], "--limit"),
         (["--limit", "many"], "--limit"),
     ],

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from shop.avarda import PurchaseState
 from shop.extensions import db
 from shop.models import Order, OrderEvent, utcnow
+from shop.orders import sweep as sweep_module
 from shop.orders.catalog import get_product_by_sku
 from shop.orders.checkout import begin_checkout
 from shop.orders.sweep import sweep
@@ -90,7 +92,51 @@ def test_reconcile_command_runs_one_pass(shop):
     assert state(purchase_id) == ("paid", "sweep")
 
 
-def test_reconcile_rejects_bad_options(shop):
-    app, _ = shop
-    result = app.test_cli_runner().invoke(args=["reconcile", "--every", "-1"])
-    assert result.exit_code == 2 and "--every" in result.output
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["--every", "-1"], "--every"),
+        (["--every", "nan"], "--every"),
+        (["--every", "inf"], "--every"),
+        (["--min-age", "nan"], "--min-age"),
+        (["--min-age", "inf"], "--min-age"),
+        (["--min-age", "-inf"], "--min-age"),
+    ],
+)
+def test_reconcile_rejects_bad_options_and_changes_nothing(shop, args, option):
+    app, fake = shop
+    purchase_id = new_order()
+    fake.complete(purchase_id)
+    result = app.test_cli_runner().invoke(args=["reconcile", "--min-age", "0", *args])
+    assert result.exit_code == 2 and option in result.output
+    assert "finite" in result.output or "range" in result.output
+    assert state(purchase_id) == ("pending", None)
+
+
+def test_listed_orders_beyond_the_oldest_batch_are_still_reached(shop, monkeypatch):
+    """A full batch of old orders that never finish must not hide a newer paid one."""
+    _, fake = shop
+    monkeypatch.setattr(sweep_module, "BATCH_LIMIT", 2)
+    stuck = [new_order() for _ in range(3)]  # Avarda keeps these in the form forever
+    for purchase_id in stuck:
+        fake.set_state(purchase_id, PurchaseState.BEING_PROCESSED.value)
+    late_paid, young_paid = new_order(), new_order()
+    fake.complete(late_paid)
+    fake.complete(young_paid)
+    now = utcnow()
+    ages = {**{p: 3600 - i for i, p in enumerate(stuck)}, late_paid: 120, young_paid: 10}
+    for purchase_id, age in ages.items():
+        db.session.execute(
+            sa.update(Order)
+            .where(Order.purchase_id == purchase_id)
+            .values(created_at=now - timedelta(seconds=age))
+        )
+    db.session.commit()
+
+    report = sweep(min_age=60, now=now)
+
+    assert state(late_paid) == ("paid", "sweep")
+    assert state(young_paid) == ("pending", None)  # the live paths still get their chance
+    checked = [arg for name, arg in fake.calls if name == "GetPaymentStatus"]
+    assert checked == [late_paid, *stuck[:2]]
+    assert report.hinted == 1 and report.checked == 3
