@@ -75,7 +75,7 @@ def run_migrations_online():
                 context.run_migrations()
         finally:
             if connection.in_transaction():
-                connection.rollback()  # reads only: each migration commits its own work
+                connection.rollback()  # only a failed run leaves one open: undo it
             _sqlite_foreign_keys(connection, "ON")
 
 
