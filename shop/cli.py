@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from shop.config import MAX_SECONDS
 from shop.extensions import db
+from shop.orders.admins import MIN_PASSWORD_LENGTH, AdminError, create_admin
 from shop.orders.mail_transport import transport_from_config
 from shop.orders.outbox import BATCH_LIMIT, send_due
 from shop.orders.sweep import sweep
@@ -114,6 +115,25 @@ def send_mail_command(every: float | None, limit: int) -> None:
     _repeat("send-mail", every, one_pass)
 
 
+@click.command("create-admin")
+@click.option("--email", prompt="E-mail", help="The admin's e-mail address (the login).")
+@with_appcontext
+def create_admin_command(email: str) -> None:
+    """Create a back-office admin. The password is always prompted for (twice, hidden),
+    so it never appears in the shell history or the process list."""
+    password = click.prompt(
+        f"Password (at least {MIN_PASSWORD_LENGTH} characters)",
+        hide_input=True,
+        confirmation_prompt=True,
+    )
+    try:
+        user = create_admin(db.session(), email, password)
+    except AdminError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"create-admin: {user.email} can now sign in at /admin/")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(reconcile_command)
     app.cli.add_command(send_mail_command)
+    app.cli.add_command(create_admin_command)

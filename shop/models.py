@@ -50,12 +50,15 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 
 class OrderState(enum.StrEnum):
-    """pending → paid | on_hold | failed. Only the confirm step moves an order."""
+    """pending → paid | on_hold | failed, moved only by the confirm step; then paid |
+    on_hold → cancelled, moved only by an accepted CancelPayment
+    (``shop.orders.commerce``). States never move back."""
 
     PENDING = "pending"
     PAID = "paid"
     ON_HOLD = "on_hold"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class ConfirmPath(enum.StrEnum):
@@ -64,6 +67,7 @@ class ConfirmPath(enum.StrEnum):
     CALLBACK = "callback"
     BROWSER = "browser"
     SWEEP = "sweep"
+    ADMIN = "admin"  # an admin's "Check with Avarda", or a Commerce action
 
 
 def _quoted(values: type[enum.StrEnum]) -> str:
@@ -133,6 +137,17 @@ class Order(db.Model):
     avarda_price_minor: Mapped[int | None] = mapped_column(sa.Integer)
     hold_reason: Mapped[str | None] = mapped_column(sa.Text)
 
+    # After payment, written only by ``shop.orders.commerce`` and only once Avarda has
+    # accepted the call: money in minor units that each only ever grows.
+    delivered_minor: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    returned_minor: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    refunded_minor: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    #: The undelivered rest given up by RefundRemaining ("closed"): never delivered.
+    released_minor: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(200))
+
     confirmed_by: Mapped[str | None] = mapped_column(sa.String(16))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -152,11 +167,33 @@ class Order(db.Model):
             name="confirmed_by_valid",
         ),
         sa.CheckConstraint("total_minor > 0", name="total_positive"),
+        sa.CheckConstraint(
+            "delivered_minor >= 0 AND returned_minor >= 0 AND refunded_minor >= 0 "
+            "AND released_minor >= 0 AND returned_minor + refunded_minor <= delivered_minor",
+            name="amounts_valid",
+        ),
     )
 
     @property
     def is_final(self) -> bool:
         return self.state != OrderState.PENDING
+
+    @property
+    def authorized_minor(self) -> int:
+        """What Avarda authorized: its reported price, or the order total before that."""
+        return self.avarda_price_minor if self.avarda_price_minor is not None else self.total_minor
+
+    @property
+    def refundable_minor(self) -> int:
+        """Delivered and not yet returned or refunded: the most Refund may give back."""
+        return self.delivered_minor - self.returned_minor - self.refunded_minor
+
+    @property
+    def open_minor(self) -> int:
+        """Authorized, not delivered and not given up: what may still be delivered."""
+        if self.state == OrderState.CANCELLED or self.closed_at is not None:
+            return 0
+        return max(self.authorized_minor - self.delivered_minor - self.released_minor, 0)
 
     @property
     def customer_name(self) -> str:
@@ -180,15 +217,36 @@ class OrderLine(db.Model):
     line_total_minor: Mapped[int] = mapped_column(sa.Integer)  # incl. VAT
     vat_minor: Mapped[int] = mapped_column(sa.Integer)
 
+    #: How many Avarda accepted as delivered (PurchaseOrder), and of those returned
+    #: (ReturnOrder). Only ``shop.orders.commerce`` moves them, and only forward.
+    delivered_quantity: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    returned_quantity: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
 
-    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint(
+            "returned_quantity >= 0 AND returned_quantity <= delivered_quantity "
+            "AND delivered_quantity <= quantity",
+            name="fulfilment_valid",
+        ),
+    )
+
+    @property
+    def undelivered_quantity(self) -> int:
+        return self.quantity - self.delivered_quantity
+
+    @property
+    def returnable_quantity(self) -> int:
+        return self.delivered_quantity - self.returned_quantity
 
 
 class OrderEvent(db.Model):
-    """One notification about an order (callback, browser return or sweep), duplicates
-    included, written in the same transaction as whatever it caused."""
+    """One notification about an order (callback, browser return, sweep or an admin's
+    check), duplicates included, or one step of a Commerce action (``action_id``); written
+    in the same transaction as whatever it caused. ``admin_id`` is the admin who acted."""
 
     __tablename__ = "order_event"
 
@@ -200,8 +258,15 @@ class OrderEvent(db.Model):
     avarda_state: Mapped[str | None] = mapped_column(sa.String(40))
     outcome: Mapped[str] = mapped_column(sa.String(32))
     detail: Mapped[str] = mapped_column(sa.Text, default="")
+    admin_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("admin_user.id", ondelete="SET NULL")
+    )
+    action_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("commerce_action.id", ondelete="CASCADE"), index=True
+    )
 
     order: Mapped[Order] = relationship(back_populates="events")
+    admin: Mapped[AdminUser | None] = relationship()
 
     __table_args__ = (sa.CheckConstraint(f"path IN ({_quoted(ConfirmPath)})", name="path_valid"),)
 
@@ -247,6 +312,99 @@ class OutboxEmail(db.Model):
         if self.failed_at is not None:
             return "failed"
         return "retrying" if self.last_error else "queued"
+
+
+class CommerceKind(enum.StrEnum):
+    """A Commerce call after payment, by what it does for the merchant."""
+
+    DELIVER = "deliver"  # PurchaseOrder
+    RETURN = "return"  # ReturnOrder
+    REFUND = "refund"  # Refund
+    CLOSE = "close"  # RefundRemaining: the undelivered rest will never ship
+    CANCEL = "cancel"  # CancelPayment
+
+
+class ActionStatus(enum.StrEnum):
+    """requested → applied | refused | unknown; unknown → requested (a retry, same TranId).
+
+    ``requested`` is committed before the call; an action still ``requested`` after its
+    lease (the process died mid-call) is as unknown as a timeout and may be retried.
+    """
+
+    REQUESTED = "requested"
+    APPLIED = "applied"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"
+
+
+class CommerceAction(db.Model):
+    """One Commerce call to Avarda and what became of it.
+
+    ``tran_id`` (a UUID) is created with the row, before the call, and sent again on
+    every retry, so that Avarda applies the call once. ``form_key`` is the idempotency
+    key of the admin form that asked for it: a second submission finds this row instead
+    of making another. The order's amounts and quantities change only when the row
+    becomes ``applied``, in that same transaction.
+    """
+
+    __tablename__ = "commerce_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("order.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), default=ActionStatus.REQUESTED.value)
+    tran_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    form_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    amount_minor: Mapped[int] = mapped_column(sa.Integer, default=0)
+    tracking_code: Mapped[str | None] = mapped_column(sa.String(100))
+    reason: Mapped[str | None] = mapped_column(sa.String(200))
+    admin_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("admin_user.id", ondelete="SET NULL")
+    )
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=1)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Avarda's answer to the last attempt: its ErrorCode and ErrorMessage on a refusal,
+    #: or why the outcome is unknown.
+    error_code: Mapped[str | None] = mapped_column(sa.String(32))
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+
+    order: Mapped[Order] = relationship()
+    admin: Mapped[AdminUser | None] = relationship()
+    lines: Mapped[list[CommerceActionLine]] = relationship(
+        back_populates="action", cascade="all, delete-orphan", order_by="CommerceActionLine.id"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint(f"kind IN ({_quoted(CommerceKind)})", name="kind_valid"),
+        sa.CheckConstraint(f"status IN ({_quoted(ActionStatus)})", name="status_valid"),
+        sa.CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("attempts >= 1", name="attempts_positive"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<CommerceAction {self.id} {self.kind} {self.status}>"
+
+
+class CommerceActionLine(db.Model):
+    """How many of one order line a deliver or return action moves, and for how much."""
+
+    __tablename__ = "commerce_action_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("commerce_action.id", ondelete="CASCADE"), index=True
+    )
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_line.id", ondelete="CASCADE"))
+    quantity: Mapped[int] = mapped_column(sa.Integer)
+    amount_minor: Mapped[int] = mapped_column(sa.Integer)  # incl. VAT
+    vat_minor: Mapped[int] = mapped_column(sa.Integer)
+
+    action: Mapped[CommerceAction] = relationship(back_populates="lines")
+    order_line: Mapped[OrderLine] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
 
 
 class AdminUser(UserMixin, db.Model):

@@ -18,6 +18,7 @@
    Error/TimedOut/Cancelled  pending      failed
    anything else             pending      stays pending
    anything                  paid/on_hold unchanged (states only move forward)
+                             /cancelled
    (unreachable)             any          unchanged
    ========================  ===========  ===============================================
 
@@ -59,7 +60,7 @@ from shop.orders.transactions import end_read, lock_order, write_transaction
 
 log = logging.getLogger(__name__)
 
-PathName = Literal["callback", "browser", "sweep"]
+PathName = Literal["callback", "browser", "sweep", "admin"]
 
 
 class ConfirmOutcome(enum.StrEnum):
@@ -68,6 +69,7 @@ class ConfirmOutcome(enum.StrEnum):
     PENDING = "pending"  # Avarda does not say Completed (yet)
     FAILED = "failed"  # the order is failed (now or before)
     ON_HOLD = "on_hold"  # the order is held for review (now or before)
+    CANCELLED = "cancelled"  # the merchant cancelled the paid order (CancelPayment)
     UNKNOWN_PURCHASE = "unknown_purchase"  # no order has this purchase id
     AVARDA_UNAVAILABLE = "avarda_unavailable"  # no trustworthy status to act on
 
@@ -105,15 +107,19 @@ class ConfirmResult:
             ConfirmOutcome.ALREADY_CONFIRMED,
             ConfirmOutcome.ON_HOLD,
             ConfirmOutcome.FAILED,
+            ConfirmOutcome.CANCELLED,
         }
 
 
-def confirm_purchase(purchase_id: str, path: PathName) -> ConfirmResult:
+def confirm_purchase(
+    purchase_id: str, path: PathName, admin_id: int | None = None
+) -> ConfirmResult:
     """Learn the truth about ``purchase_id`` from Avarda and apply it to its order.
 
     Idempotent and safe to run concurrently from any number of processes. Database
     errors propagate (callers answer "try again"); Avarda errors become
-    ``AVARDA_UNAVAILABLE`` without changing the order.
+    ``AVARDA_UNAVAILABLE`` without changing the order. ``admin_id`` names the admin
+    who asked (path "admin": "Check with Avarda").
     """
     via = ConfirmPath(path)
     order_id = db.session.scalar(sa.select(Order.id).where(Order.purchase_id == purchase_id))
@@ -138,7 +144,9 @@ def confirm_purchase(purchase_id: str, path: PathName) -> ConfirmResult:
             attempt = 1 + (
                 session.scalar(
                     sa.select(sa.func.count(OrderEvent.id)).where(
-                        OrderEvent.order_id == order.id, OrderEvent.path == via.value
+                        OrderEvent.order_id == order.id,
+                        OrderEvent.path == via.value,
+                        OrderEvent.action_id.is_(None),
                     )
                 )
                 or 0
@@ -152,6 +160,7 @@ def confirm_purchase(purchase_id: str, path: PathName) -> ConfirmResult:
                     avarda_state=_fit(OrderEvent.__table__.c.avarda_state, label),
                     outcome=event_outcome.value,
                     detail=detail,
+                    admin_id=admin_id,
                 )
             )
     log.info("confirm %s via %s: %s", order.number, via, outcome)
@@ -166,6 +175,7 @@ _FINAL_OUTCOME = {
     OrderState.PAID: ConfirmOutcome.ALREADY_CONFIRMED,
     OrderState.ON_HOLD: ConfirmOutcome.ON_HOLD,
     OrderState.FAILED: ConfirmOutcome.FAILED,
+    OrderState.CANCELLED: ConfirmOutcome.CANCELLED,
 }
 
 
@@ -181,7 +191,7 @@ def _apply(
     now = utcnow()
 
     if status is None:
-        if state in (OrderState.PAID, OrderState.ON_HOLD):
+        if state in (OrderState.PAID, OrderState.ON_HOLD, OrderState.CANCELLED):
             return _FINAL_OUTCOME[state], EventOutcome.DUPLICATE, f"Avarda unreachable ({problem})"
         # A failed order stays "unavailable" so a callback is retried: it may be a
         # late completion that must not be acknowledged unseen.

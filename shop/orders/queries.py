@@ -16,6 +16,7 @@ PATH_WORDS = {
     ConfirmPath.CALLBACK.value: "Avarda's server-side callback",
     ConfirmPath.BROWSER.value: "your browser returning to the shop",
     ConfirmPath.SWEEP.value: "the shop's background check",
+    ConfirmPath.ADMIN.value: "our staff checking with Avarda",
 }
 
 
@@ -106,6 +107,8 @@ def _headline(order: Order, events: Sequence[OrderEvent]) -> str:
         )
     if state is OrderState.FAILED:
         return "Not paid. Avarda reports that the purchase was cancelled, failed or timed out."
+    if state is OrderState.CANCELLED:
+        return "Cancelled. The shop cancelled this order with Avarda; nothing will be charged."
     at = _hms(order.confirmed_at) if order.confirmed_at else "an unknown time"
     by = order.confirmed_by
     if state is OrderState.ON_HOLD:
@@ -129,6 +132,8 @@ def _headline(order: Order, events: Sequence[OrderEvent]) -> str:
             else "Avarda's server-side callback has not arrived."
         )
         return f"Paid. Confirmed when your browser returned to the shop at {at}; {tail}"
+    if by == ConfirmPath.ADMIN.value:
+        return f"Paid. Confirmed when our staff checked with Avarda at {at}."
     return (
         f"Paid. Confirmed by the shop's background check at {at}; neither your browser "
         "nor Avarda's server-side callback had reached the shop."

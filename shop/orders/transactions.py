@@ -23,8 +23,10 @@ from shop.models import Order
 
 
 @contextmanager
-def write_transaction() -> Iterator[Session]:
-    session = db.session()
+def write_transaction(session: Session | None = None) -> Iterator[Session]:
+    """``session`` defaults to the app's (Flask-SQLAlchemy) session; the Flask-free
+    services pass their own."""
+    session = db.session() if session is None else session
     if session.in_transaction():
         session.commit()
     with session.begin():
