@@ -21,6 +21,8 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from shop.avarda import LANGUAGES
+
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "settings.env"
@@ -34,6 +36,7 @@ KEYS = (
     "AVARDA_SITE_PASSWORD",
     "AVARDA_TIMEOUT",
     "AVARDA_STATUS_TIMEOUT",
+    "AVARDA_LANGUAGE",
     "CALLBACK_USERNAME",
     "CALLBACK_PASSWORD",
     "CALLBACK_PREVIOUS_PASSWORD",
@@ -82,6 +85,7 @@ def defaults(instance_path: str, shop_port: str = "5000", sandbox_port: str = "5
         "AVARDA_TIMEOUT": 10.0,
         # GetPaymentStatus in the confirm step: short, the caller is waiting (or Avarda is).
         "AVARDA_STATUS_TIMEOUT": 5.0,
+        "AVARDA_LANGUAGE": "en-US",
         "CALLBACK_USERNAME": "",
         "CALLBACK_PASSWORD": "",
         "CALLBACK_PREVIOUS_PASSWORD": "",
@@ -162,6 +166,8 @@ def build_config(instance_path: str, test_config: Mapping[str, Any] | None) -> d
         config[key] = value
     # Behind an HTTPS proxy the session cookie must never travel over plain HTTP.
     config.setdefault("SESSION_COOKIE_SECURE", config["SHOP_PUBLIC_URL"].startswith("https://"))
+    if config["AVARDA_LANGUAGE"] not in LANGUAGES:
+        raise ConfigError(f"AVARDA_LANGUAGE must be one of {', '.join(LANGUAGES)}")
     if config["SHOP_ENV"] not in ENVIRONMENTS:
         raise ConfigError(f"SHOP_ENV must be one of {', '.join(ENVIRONMENTS)}")
     _check_mail(config)

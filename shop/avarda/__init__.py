@@ -1,42 +1,87 @@
-"""Avarda Checkout 2.0: a typed client and the protocol's vocabulary.
+"""Avarda Checkout 2.0 for Python: a typed client, the wire formats, the callback's checks.
 
-Knows nothing about Flask or the shop's orders (an import-linter contract checks it).
+Copy this folder into any project (Python 3.11+, ``requests``, ``pydantic`` 2,
+``PyJWT``) and import it under any name: it uses relative imports only and knows
+nothing of Flask or of the shop's orders (import-linter checks both here). The wire
+contract it follows, rule by rule, is ``docs/avarda-checkout2-protocol.md``.
+
+- :mod:`.client`: :class:`AvardaClient`, one method per Avarda call.
+- :mod:`.wire`: the request and answer bodies as pydantic models.
+- :mod:`.protocol`: states, payment methods, languages, money helpers.
+- :mod:`.errors`: what can go wrong, and whether Avarda may have applied the request.
+- :mod:`.callback`: authentication and strict parsing of the server-side callback.
 """
 
-from shop.avarda.client import (
+from .callback import (
+    CallbackAuthenticator,
+    CallbackCredentials,
+    CallbackRejected,
+    accept_purchase_completed,
+)
+from .client import AvardaClient
+from .errors import (
     AvardaAuthError,
-    AvardaClient,
+    AvardaCheckoutRefused,
+    AvardaCommerceRefused,
     AvardaError,
+    AvardaNotSent,
+    AvardaOutcomeUnknown,
     AvardaProtocolError,
     AvardaRefused,
+    AvardaTimeout,
     AvardaUnavailable,
+    CommerceErrorDetail,
 )
-from shop.avarda.protocol import (
+from .protocol import (
+    LANGUAGES,
     PURCHASE_ID,
-    Customer,
-    Item,
+    Language,
     PaymentMethod,
-    PaymentStatus,
     PurchaseState,
+    Unrecognized,
     decimal_to_minor,
     minor_to_decimal,
     payment_method_label,
 )
+from .wire import (
+    Address,
+    Customer,
+    InitializePayment,
+    Item,
+    PaymentStatus,
+    new_tran_id,
+)
 
 __all__ = [
+    "LANGUAGES",
     "PURCHASE_ID",
+    "Address",
     "AvardaAuthError",
+    "AvardaCheckoutRefused",
     "AvardaClient",
+    "AvardaCommerceRefused",
     "AvardaError",
+    "AvardaNotSent",
+    "AvardaOutcomeUnknown",
     "AvardaProtocolError",
     "AvardaRefused",
+    "AvardaTimeout",
     "AvardaUnavailable",
+    "CallbackAuthenticator",
+    "CallbackCredentials",
+    "CallbackRejected",
+    "CommerceErrorDetail",
     "Customer",
+    "InitializePayment",
     "Item",
+    "Language",
     "PaymentMethod",
     "PaymentStatus",
     "PurchaseState",
+    "Unrecognized",
+    "accept_purchase_completed",
     "decimal_to_minor",
     "minor_to_decimal",
+    "new_tran_id",
     "payment_method_label",
 ]

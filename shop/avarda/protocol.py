@@ -1,23 +1,34 @@
-"""What Avarda Checkout 2.0 says on the wire: states, payment methods, payloads.
+"""Avarda Checkout 2.0's vocabulary: purchase states, payment methods, languages, money.
 
-Plain data, no I/O. See ``checkout2-protocol.md`` for the source of each value.
+Plain data, no I/O. Each value is from ``docs/avarda-checkout2-protocol.md`` (the wire
+contract this package follows) and Avarda's "Enumerations" page.
+
+A value Avarda sends that this code does not know is never guessed at: it becomes
+:class:`Unrecognized`, which keeps the raw value so that whoever acts on it (the
+confirm step) can record it and ask a human.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import math
 import re
-import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final, Literal, TypeVar
 
-PURCHASE_ID = re.compile(r"^[0-9a-f]{32}$")
+#: A purchase id as Avarda issues it: 32 lowercase hexadecimal characters.
+PURCHASE_ID: Final = re.compile(r"^[0-9a-f]{32}$")
+
+#: ``UserLanguageCode``: the five cultures Avarda's form supports (default en-US).
+Language = Literal["sv-SE", "fi-FI", "en-US", "nb-NO", "da-DK"]
+LANGUAGES: Final[tuple[Language, ...]] = ("sv-SE", "fi-FI", "en-US", "nb-NO", "da-DK")
 
 
 class PurchaseState(enum.IntEnum):
+    """``State`` in GetPaymentStatus. Only COMPLETED means the customer paid."""
+
     NEW = 0
     BEING_PROCESSED = 1
     COMPLETED = 2
@@ -32,7 +43,7 @@ class PurchaseState(enum.IntEnum):
     @property
     def label(self) -> str:
         """Avarda's own name, e.g. ``SessionTimedOut``."""
-        return _LABELS[self]
+        return _STATE_LABELS[self]
 
     @property
     def is_completed(self) -> bool:
@@ -45,11 +56,11 @@ class PurchaseState(enum.IntEnum):
 
     @property
     def is_waiting(self) -> bool:
-        """The customer is at an external step (card 3-D Secure, bank, e-ID)."""
+        """The customer is at an external step (card 3-D Secure, bank, e-ID, BankID)."""
         return self in WAITING_STATES
 
 
-_LABELS = {
+_STATE_LABELS = {
     PurchaseState.NEW: "New",
     PurchaseState.BEING_PROCESSED: "BeingProcessed",
     PurchaseState.COMPLETED: "Completed",
@@ -61,10 +72,8 @@ _LABELS = {
     PurchaseState.CANCELLED: "Cancelled",
     PurchaseState.WAITING_FOR_FINNISH_DIRECT_PAYMENT: "WaitingForFinnishDirectPayment",
 }
-DEAD_STATES = frozenset(
-    {PurchaseState.ERROR, PurchaseState.SESSION_TIMED_OUT, PurchaseState.CANCELLED}
-)
-WAITING_STATES = frozenset(
+IN_CHECKOUT_STATES: Final = frozenset({PurchaseState.NEW, PurchaseState.BEING_PROCESSED})
+WAITING_STATES: Final = frozenset(
     {
         PurchaseState.WAITING_FOR_SIGNICAT,
         PurchaseState.WAITING_FOR_CARD_PAYMENTS,
@@ -72,18 +81,36 @@ WAITING_STATES = frozenset(
         PurchaseState.WAITING_FOR_FINNISH_DIRECT_PAYMENT,
     }
 )
+DEAD_STATES: Final = frozenset(
+    {PurchaseState.ERROR, PurchaseState.SESSION_TIMED_OUT, PurchaseState.CANCELLED}
+)
 
 
 class PaymentMethod(enum.IntEnum):
+    """``PaymentMethod`` in GetPaymentStatus, as Avarda's Enumerations page lists it.
+
+    ``UNKNOWN`` (99) is Avarda's own documented value for "unknown"; a value missing
+    from this list (10, 14, …) is not this member but :class:`Unrecognized`.
+    """
+
     INVOICE = 0
     LOAN = 1
     CARD = 2
     DIRECT_PAYMENT = 3
     PART_PAYMENT = 4
     SWISH = 5
+    HIGH_LOAN_AMOUNT = 6
+    PAYPAL = 7
+    PAY_ON_DELIVERY = 8
+    B2B_INVOICE = 9
+    MASTERPASS = 11
+    MOBILEPAY = 12
+    VIPPS = 13
+    UNKNOWN = 99
 
     @property
     def label(self) -> str:
+        """A name for people, e.g. ``Part payment``."""
         return _METHOD_LABELS[self]
 
 
@@ -94,17 +121,103 @@ _METHOD_LABELS = {
     PaymentMethod.DIRECT_PAYMENT: "Direct payment",
     PaymentMethod.PART_PAYMENT: "Part payment",
     PaymentMethod.SWISH: "Swish",
+    PaymentMethod.HIGH_LOAN_AMOUNT: "High loan amount",
+    PaymentMethod.PAYPAL: "PayPal",
+    PaymentMethod.PAY_ON_DELIVERY: "Pay on delivery",
+    PaymentMethod.B2B_INVOICE: "B2B invoice",
+    PaymentMethod.MASTERPASS: "Masterpass",
+    PaymentMethod.MOBILEPAY: "MobilePay",
+    PaymentMethod.VIPPS: "Vipps",
+    PaymentMethod.UNKNOWN: "Unknown (Avarda)",
 }
 
+_SHORT_FIELD = {"PaymentMethod": "Method"}
+#: Longest raw value kept from an unrecognised answer (it is shown and stored).
+RAW_LIMIT: Final = 64
 
-def payment_method_label(value: int | None) -> str | None:
-    """A readable name for any method value, including legacy ones this enum lacks."""
+
+@dataclass(frozen=True)
+class Unrecognized:
+    """A ``State`` or ``PaymentMethod`` value this code does not know.
+
+    ``raw`` is the value as Avarda sent it (a JSON text for anything but a string,
+    at most :data:`RAW_LIMIT` characters). Nothing is inferred from it: the caller
+    records it and leaves the decision to a person.
+    """
+
+    field: str
+    raw: str
+
+    @property
+    def label(self) -> str:
+        """``State 12``, ``Method 14``: the value, never a guessed name."""
+        return f"{_SHORT_FIELD.get(self.field, self.field)} {self.raw}"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+E = TypeVar("E", bound=enum.IntEnum)
+
+
+def recognise(enum_type: type[E], field: str, value: Any) -> E | Unrecognized:
+    """``value`` (a JSON number or numeric string) as a member of ``enum_type``.
+
+    ``2``, ``2.0`` and ``"2"`` all mean 2. Anything else (another number, a name,
+    ``true``, an object) is returned as :class:`Unrecognized`; this never raises.
+    """
+    number = _integral(value)
+    if number is not None:
+        try:
+            return enum_type(number)
+        except ValueError:
+            pass
+    return Unrecognized(field, raw_text(value))
+
+
+def _integral(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and len(value) <= 20:
+        try:
+            value = Decimal(value)
+        except ArithmeticError:
+            return None
+    if isinstance(value, float):
+        value = Decimal(value) if math.isfinite(value) else None
+    # A huge exponent ("1e999999999") is refused before any arithmetic on it.
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 7:
+        if value == value.to_integral_value():
+            return int(value)
+    return None
+
+
+def raw_text(value: Any) -> str:
+    """A short, printable text for a value received from Avarda."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, Decimal):
+        text = str(value)
+    else:
+        text = json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= RAW_LIMIT else text[: RAW_LIMIT - 1] + "…"
+
+
+def state_label(state: PurchaseState | Unrecognized) -> str:
+    return state.label
+
+
+def payment_method_label(value: PaymentMethod | Unrecognized | int | None) -> str | None:
+    """A readable name for a method, including one this code does not recognise."""
     if value is None:
         return None
-    try:
-        return PaymentMethod(value).label
-    except ValueError:
-        return f"Method {value}"
+    if isinstance(value, PaymentMethod | Unrecognized):
+        return value.label
+    method = recognise(PaymentMethod, "PaymentMethod", value)
+    return method.label if isinstance(method, PaymentMethod) else f"Method {value}"
 
 
 def minor_to_decimal(minor: int) -> Decimal:
@@ -114,138 +227,9 @@ def minor_to_decimal(minor: int) -> Decimal:
 
 def decimal_to_minor(amount: Decimal) -> int | None:
     """``Decimal("249.5")`` → ``24950``; None when it is not a whole number of öre."""
+    if not amount.is_finite():
+        return None
     minor = amount * 100
     if minor != minor.to_integral_value():
         return None
     return int(minor)
-
-
-@dataclass(frozen=True)
-class Item:
-    """One cart row as Avarda wants it. ``amount`` is the row total incl. VAT."""
-
-    description: str
-    amount: Decimal
-    tax_code: str
-    tax_amount: Decimal
-    notes: str = ""
-
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "Description": self.description[:35],
-            "Notes": self.notes[:35],
-            "Amount": self.amount,
-            "TaxCode": self.tax_code,
-            "TaxAmount": self.tax_amount,
-        }
-
-
-@dataclass(frozen=True)
-class Customer:
-    """The customer details Avarda reports (the ``Invoicing*`` address)."""
-
-    email: str | None = None
-    phone: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    address_line1: str | None = None
-    address_line2: str | None = None
-    zip: str | None = None
-    city: str | None = None
-    country: str | None = None
-
-
-@dataclass(frozen=True)
-class PaymentStatus:
-    """GetPaymentStatus: the only trustworthy account of a purchase."""
-
-    purchase_id: str
-    state: PurchaseState | int  # an int only for a value this code does not know
-    payment_method: int | None
-    price: Decimal | None
-    completed: str | None
-    order_reference: str | None
-    customer: Customer = field(default_factory=Customer)
-
-    @property
-    def state_label(self) -> str:
-        if isinstance(self.state, PurchaseState):
-            return self.state.label
-        return f"State {self.state}"
-
-    @property
-    def is_completed(self) -> bool:
-        return self.state == PurchaseState.COMPLETED
-
-    @property
-    def is_dead(self) -> bool:
-        return isinstance(self.state, PurchaseState) and self.state.is_dead
-
-    @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> PaymentStatus:
-        """Parse Avarda's JSON (numbers already as ``Decimal``); ValueError if malformed."""
-        purchase_id = data.get("PurchaseId")
-        raw_state = data.get("State")
-        if not isinstance(purchase_id, str) or isinstance(raw_state, bool):
-            raise ValueError("GetPaymentStatus: PurchaseId or State missing")
-        if not isinstance(raw_state, int):
-            raise ValueError("GetPaymentStatus: State is not an integer")
-        try:
-            state: PurchaseState | int = PurchaseState(raw_state)
-        except ValueError:
-            state = raw_state
-        method = data.get("PaymentMethod")
-        price = data.get("Price")
-        if isinstance(price, int | float) and not isinstance(price, bool):
-            price = Decimal(str(price))
-        if price is not None and not isinstance(price, Decimal):
-            raise ValueError("GetPaymentStatus: Price is not a number")
-
-        def text(key: str) -> str | None:
-            value = data.get(key)
-            return value if isinstance(value, str) and value else None
-
-        return cls(
-            purchase_id=purchase_id,
-            state=state,
-            payment_method=method
-            if isinstance(method, int) and not isinstance(method, bool)
-            else None,
-            price=price,
-            completed=text("Completed"),
-            order_reference=text("OrderReference"),
-            customer=Customer(
-                email=text("Mail"),
-                phone=text("Phone"),
-                first_name=text("InvoicingFirstName"),
-                last_name=text("InvoicingLastName"),
-                address_line1=text("InvoicingAddressLine1"),
-                address_line2=text("InvoicingAddressLine2"),
-                zip=text("InvoicingZip"),
-                city=text("InvoicingCity"),
-                country=text("CountryCode"),
-            ),
-        )
-
-
-def dumps_exact(payload: Any) -> str:
-    """JSON with ``Decimal`` values written as exact JSON numbers (``249.50``).
-
-    The standard encoder would need a float, and money never goes through a float
-    here. Decimals are swapped for unique placeholders and written back as text.
-    """
-    marker = secrets.token_hex(8)
-    decimals: list[Decimal] = []
-
-    def swap(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            decimals.append(value)
-            return f"{marker}:{len(decimals) - 1}"
-        if isinstance(value, Mapping):
-            return {k: swap(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [swap(v) for v in value]
-        return value
-
-    text = json.dumps(swap(payload), ensure_ascii=False)
-    return re.sub(rf'"{marker}:(\d+)"', lambda m: format(decimals[int(m.group(1))], "f"), text)

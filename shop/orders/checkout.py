@@ -27,14 +27,16 @@ from shop.avarda import (
     AvardaError,
     AvardaRefused,
     AvardaUnavailable,
+    InitializePayment,
     Item,
     PurchaseState,
+    Unrecognized,
     minor_to_decimal,
 )
 from shop.extensions import db
 from shop.models import Order, OrderLine, OrderState, Product, new_order_number, new_token
 from shop.orders.errors import CheckoutUnavailable, EmptyCart, InvalidCart, OutOfStock
-from shop.orders.gateway import avarda_client
+from shop.orders.gateway import avarda_client, avarda_language
 from shop.orders.transactions import end_read, lock_order, write_transaction
 
 log = logging.getLogger(__name__)
@@ -137,7 +139,10 @@ def begin_checkout(lines: Sequence[tuple[int, int]], current_token: str | None) 
         else:
             try:
                 client.update_items(
-                    existing.purchase_id, minor_to_decimal(cart.total_minor), cart.avarda_items()
+                    existing.purchase_id,
+                    price=minor_to_decimal(cart.total_minor),
+                    items=cart.avarda_items(),
+                    order_reference=existing.number,
                 )
             except AvardaRefused:
                 log.info("UpdateItems refused for order %s: new purchase", existing.number)
@@ -191,7 +196,7 @@ def _pending_order(token: str) -> Order | None:
     return order
 
 
-def _purchase_state(purchase_id: str) -> PurchaseState | int | None:
+def _purchase_state(purchase_id: str) -> PurchaseState | Unrecognized | None:
     """Avarda's state of a purchase we are about to reuse; None if Avarda is unreachable
     (then reuse it anyway: the form will tell the customer if it cannot be shown)."""
     try:
@@ -254,10 +259,12 @@ def _new_order(cart: PricedCart) -> CheckoutSession:
 def _initialize_payment(cart: PricedCart, number: str) -> str:
     try:
         return avarda_client().initialize_payment(
-            minor_to_decimal(cart.total_minor),
-            cart.avarda_items(),
-            order_reference=number,
-            UserLanguageCode="en-US",
+            InitializePayment(
+                price=minor_to_decimal(cart.total_minor),
+                items=cart.avarda_items(),
+                order_reference=number,
+                user_language_code=avarda_language(),
+            )
         )
     except AvardaUnavailable as exc:
         raise CheckoutUnavailable() from exc

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from shop.avarda import AvardaClient
+from shop.avarda import AvardaClient, Language
 
 _KEY = "shop.avarda_client"
 
@@ -27,6 +27,12 @@ def avarda_client() -> AvardaClient:
         )
         current_app.extensions[_KEY] = client
     return client
+
+
+def avarda_language() -> Language:
+    """``UserLanguageCode`` for new purchases (``AVARDA_LANGUAGE``, checked at start-up)."""
+    language: Language = current_app.config["AVARDA_LANGUAGE"]
+    return language
 
 
 def set_avarda_client(app: Flask, client: Any) -> None:

@@ -7,7 +7,15 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from shop.avarda import AvardaRefused, AvardaUnavailable, PaymentStatus, PurchaseState
+from shop.avarda import (
+    AvardaCheckoutRefused,
+    AvardaTimeout,
+    AvardaUnavailable,
+    InitializePayment,
+    Item,
+    PaymentStatus,
+    PurchaseState,
+)
 
 DEMO_CUSTOMER = {
     "Mail": "anna@example.com",
@@ -38,7 +46,9 @@ class FakeAvarda:
     def count(self, name: str) -> int:
         return sum(1 for n, _ in self.calls if n == name)
 
-    def initialize_payment(self, price: Decimal, items, order_reference: str, **_: Any) -> str:
+    def initialize_payment(self, request: InitializePayment) -> str:
+        order_reference = request.order_reference
+        price = request.price
         self._log("InitializePayment", order_reference)
         if self.init_error:
             raise self.init_error
@@ -53,12 +63,15 @@ class FakeAvarda:
         }
         return purchase_id
 
-    def update_items(self, purchase_id: str, price: Decimal, items) -> None:
+    def update_items(
+        self, purchase_id: str, *, price: Decimal, items: list[Item], order_reference: str
+    ) -> None:
         self._log("UpdateItems", purchase_id)
         purchase = self.purchases[purchase_id]
         if purchase["State"] not in (0, 1):
-            raise AvardaRefused("UpdateItems: refused", 1, ["Purchase is not editable"])
+            raise AvardaCheckoutRefused("UpdateItems: refused", 1, ["Purchase is not editable"])
         purchase["Price"] = price
+        purchase["OrderReference"] = order_reference
 
     def get_payment_status(self, purchase_id: str, timeout: float | None = None) -> PaymentStatus:
         self._log("GetPaymentStatus", purchase_id)
@@ -87,4 +100,4 @@ class FakeAvarda:
 
 
 def unavailable() -> AvardaUnavailable:
-    return AvardaUnavailable("GetPaymentStatus: Avarda did not answer in time")
+    return AvardaTimeout("GetPaymentStatus: Avarda did not answer in time")
