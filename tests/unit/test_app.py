@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 from shop import ConfigError, create_app
 from shop.config import build_config
@@ -86,17 +85,17 @@ def test_a_zero_min_age_is_allowed(sqlite_url):
     assert app.config["RECONCILE_MIN_AGE"] == 0.0
 
 
-def test_csp_nonce_healthz_and_error_formats(sqlite_url, live_server):
+def test_csp_nonce_healthz_and_error_formats(sqlite_url):
     app = create_app(base_config(sqlite_url, AVARDA_BASE_URL="http://127.0.0.1:5999/CheckOut2"))
-    url = live_server(app)
-    first = requests.get(url + "/healthz", timeout=5)
-    second = requests.get(url + "/healthz", timeout=5)
-    assert first.json() == {"status": "ok"}
+    client = app.test_client()
+    first = client.get("/healthz")
+    second = client.get("/healthz")
+    assert first.json == {"status": "ok"}
     csp = first.headers["Content-Security-Policy"]
     assert "script-src 'self' 'nonce-" in csp and "http://127.0.0.1:5999" in csp
     assert csp != second.headers["Content-Security-Policy"]  # a fresh nonce per response
 
-    as_json = requests.get(url + "/no-such-page", headers={"Accept": "application/json"}, timeout=5)
-    assert as_json.status_code == 404 and as_json.json()["status"] == 404
-    as_html = requests.get(url + "/no-such-page", headers={"Accept": "text/html"}, timeout=5)
+    as_json = client.get("/no-such-page", headers={"Accept": "application/json"})
+    assert as_json.status_code == 404 and as_json.json["status"] == 404
+    as_html = client.get("/no-such-page", headers={"Accept": "text/html"})
     assert as_html.status_code == 404 and as_html.headers["Content-Type"].startswith("text/")
