@@ -1,105 +1,68 @@
-"""Commerce calls after a purchase: deliver (capture), return, refund, cancel.
+"""Commerce calls after a purchase: deliver (capture), return, refund, release, cancel.
 
-Amounts are tracked per purchase: ``delivered`` (captured), ``returned`` and ``refunded``
-(both out of what was delivered), ``released`` (the undelivered remainder given up by
-RefundRemaining). **(sandbox choices)** where Avarda's public material is silent:
-Refund and ReturnOrder may take back at most what was delivered and not yet returned or
-refunded; RefundRemaining with nothing left is an error; CancelPayment of an already
-cancelled purchase answers 200 again (so a retried call is harmless).
+Avarda's rules (finalize-purchase and the Commerce API pages):
 
-``TranId`` is unique per merchant: repeating a call with the same TranId and the same
-request answers 200 and changes nothing; reusing it for a different request is an error.
+* ``ExternalId`` and ``OrderReference`` must be given (CancelPayment: ``ExternalId`` and
+  ``Reason``); PurchaseOrder and ReturnOrder need ``Items``; ``TranId``, ``TrackingCode`` and
+  ``PosId`` are optional.
+* Part deliveries: several PurchaseOrders per purchase, even with different order
+  references. Rebate rows (negative) are fine while the message's total is positive, and
+  zero-amount rows are accepted.
+* Invoice and Account (Loan) may be delivered above the authorized amount; Card and direct
+  bank payments may not exceed it.
+* CancelPayment is denied once PurchaseOrder, ReturnOrder or Refund was called, with
+  Avarda's message; the purchase then is in state 8.
+
+Sandbox choices, where Avarda is silent: the over-delivery tolerance is
+:data:`~sandbox.models.OVERDELIVERY_TOLERANCE` of the authorized amount (credit methods,
+PartPayment included, until RefundRemaining released the rest); ReturnOrder and Refund take
+back at most what was delivered and not yet returned or refunded; RefundRemaining with
+nothing left is an error; after RefundRemaining nothing more can be delivered; CancelPayment
+needs a completed purchase ("No authorization found" otherwise) and answers 200 again for a
+purchase it already cancelled; RefundRemaining alone does not block CancelPayment (Avarda's
+message names the other three). Error codes other than 10005 are the sandbox's.
+
+``TranId``, when given, is unique per merchant: a repeat with the same TranId and the same
+request answers 200 and changes nothing; reusing it for another request is an error. Without
+a TranId every call is applied.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import IntegrityError
 
-from sandbox import purchases
+from sandbox import purchases, wire
 from sandbox.db import db, transaction, utcnow
 from sandbox.errors import CommerceError, NotFoundError
-from sandbox.models import IN_CHECKOUT, WAITING, CommerceTransaction, Merchant, Purchase, State
-from sandbox.validation import parse_amount, parse_items
+from sandbox.models import CommerceTransaction, Merchant, Purchase, State
 
-INVALID_EXTERNAL_ID = ("10005", "Invalid or missing external ID.")
-INVALID_TRAN_ID = "10006"
-TRAN_ID_REUSED = "10007"
-INVALID_AMOUNT = "10008"
-AMOUNT_TOO_LARGE = "10009"
-WRONG_STATE = "10010"
-CANCEL_DENIED = "10011"
-INVALID_BODY = "10012"
-
-KINDS = ("PurchaseOrder", "ReturnOrder", "Refund", "RefundRemaining")
-ZERO = Decimal("0.00")
-
-#: Longest accepted texts: their columns' lengths (PostgreSQL enforces them).
-_COLUMNS = CommerceTransaction.__table__.c
-TRAN_ID_MAX = _COLUMNS.tran_id.type.length
-ORDER_REFERENCE_MAX = _COLUMNS.order_reference.type.length
-TRACKING_CODE_MAX = _COLUMNS.tracking_code.type.length
-REASON_MAX = Purchase.__table__.c.cancel_reason.type.length
+CANCEL_DENIED_MESSAGE = (
+    "CancelAuthorization denied – PurchaseOrder, ReturnOrder or RefundOrder was already called"
+)
+NO_AUTHORIZATION_MESSAGE = "No authorization found"
+#: The calls after which Avarda denies CancelPayment.
+BLOCKS_CANCEL = ("PurchaseOrder", "ReturnOrder", "Refund")
 
 
-def _text(body: Mapping[str, Any], key: str, limit: int) -> str | None:
-    value = body.get(key)
-    if value is not None and (not isinstance(value, str) or len(value) > limit):
-        raise CommerceError(INVALID_BODY, f"{key} must be a string of at most {limit} characters.")
-    return value
+def parse(kind: str, body: Any) -> wire.CommerceCall:
+    """The request as Avarda's model for ``kind``; CommerceError lists every problem."""
+    try:
+        return wire.COMMERCE_MODELS[kind].model_validate(body)
+    except PydanticValidationError as exc:
+        raise CommerceError.of(wire.commerce_errors(exc)) from None
 
 
-def _parse(kind: str, body: Any) -> dict[str, Any]:
-    if not isinstance(body, Mapping):
-        raise CommerceError(INVALID_BODY, "The request body must be a JSON object.")
-    external_id = body.get("ExternalId")
-    if not isinstance(external_id, str) or not external_id or len(external_id) > 64:
-        raise CommerceError(*INVALID_EXTERNAL_ID)
-    tran_id = body.get("TranId")
-    if not isinstance(tran_id, str) or not tran_id.strip() or len(tran_id) > TRAN_ID_MAX:
-        raise CommerceError(
-            INVALID_TRAN_ID, f"Invalid or missing TranId (at most {TRAN_ID_MAX} characters)."
-        )
-    request: dict[str, Any] = {
-        "kind": kind,
-        "external_id": external_id.lower(),
-        "tran_id": tran_id,
-        "order_reference": _text(body, "OrderReference", ORDER_REFERENCE_MAX),
-        "tracking_code": (
-            _text(body, "TrackingCode", TRACKING_CODE_MAX) if kind == "PurchaseOrder" else None
-        ),
-        "amount": None,
-    }
-    errors: list[str] = []
-    if kind in {"PurchaseOrder", "ReturnOrder"}:
-        items = parse_items(body.get("Items"), errors)
-        if not errors:
-            total = sum((item["amount"] for item in items), ZERO)
-            if total <= 0:
-                errors.append(f"The sum of item amounts must be positive, got {total}.")
-            request["amount"] = total
-            request["items"] = [{k: str(v) for k, v in item.items()} for item in items]
-    elif kind == "Refund":
-        if body.get("Amount") is None:
-            errors.append("Amount is required.")
-        else:
-            amount = parse_amount(body["Amount"], "Amount", errors)
-            if amount is not None and amount <= 0:
-                errors.append("Amount must be greater than 0.")
-            request["amount"] = amount
-    if errors:
-        raise CommerceError(INVALID_AMOUNT, " ".join(errors))
-    return request
-
-
-def _fingerprint(request: Mapping[str, Any]) -> str:
-    canonical = json.dumps(request, sort_keys=True, default=str)
+def _fingerprint(kind: str, request: wire.CommerceCall) -> str:
+    canonical = json.dumps(
+        {"kind": kind, **request.model_dump(mode="json")}, sort_keys=True, default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -107,123 +70,122 @@ def _load(merchant: Merchant, external_id: str) -> Purchase:
     try:
         return purchases.load(external_id, merchant.id)
     except NotFoundError:
-        raise CommerceError(*INVALID_EXTERNAL_ID) from None
+        raise CommerceError(wire.INVALID_EXTERNAL_ID, wire.INVALID_EXTERNAL_ID_MESSAGE) from None
 
 
 def _require_completed(purchase: Purchase) -> None:
     if purchase.state != State.COMPLETED:
         raise CommerceError(
-            WRONG_STATE,
+            wire.WRONG_STATE,
             f"The purchase is not completed (state {purchase.state_name}, {purchase.state}).",
         )
 
 
 def transact(merchant: Merchant, kind: str, body: Any) -> None:
     """PurchaseOrder, ReturnOrder, Refund or RefundRemaining; raises CommerceError."""
-    request = _parse(kind, body)
-    fingerprint = _fingerprint(request)
+    request = parse(kind, body)
+    assert isinstance(request, wire.CommerceTransaction)
+    fingerprint = _fingerprint(kind, request)
     try:
         with transaction():
-            purchase = _load(merchant, request["external_id"])
-            previous = db.session.scalar(
-                sa.select(CommerceTransaction).filter_by(
-                    merchant_id=merchant.id, tran_id=request["tran_id"]
+            purchase = _load(merchant, request.external_id)
+            if request.tran_id is not None:
+                previous = db.session.scalar(
+                    sa.select(CommerceTransaction).filter_by(
+                        merchant_id=merchant.id, tran_id=request.tran_id
+                    )
                 )
-            )
-            if previous is not None:
-                if previous.fingerprint == fingerprint:
-                    return
-                raise CommerceError(TRAN_ID_REUSED, "TranId was already used for another request.")
+                if previous is not None:
+                    if previous.fingerprint == fingerprint:
+                        return
+                    raise CommerceError(
+                        wire.TRAN_ID_REUSED, "TranId was already used for another request."
+                    )
             _require_completed(purchase)
-            amount = _apply(purchase, kind, request["amount"])
+            amount = _apply(purchase, request)
             db.session.add(
                 CommerceTransaction(
                     merchant_id=merchant.id,
                     purchase_id=purchase.id,
-                    tran_id=request["tran_id"],
+                    tran_id=request.tran_id,
                     kind=kind,
                     amount=amount,
                     fingerprint=fingerprint,
-                    order_reference=request["order_reference"],
-                    tracking_code=request["tracking_code"],
+                    order_reference=request.order_reference,
+                    tracking_code=getattr(request, "tracking_code", None),
                     created_at=utcnow(),
                 )
             )
     except IntegrityError:
         # The same TranId committed concurrently by another request.
-        raise CommerceError(TRAN_ID_REUSED, "TranId was already used.") from None
+        raise CommerceError(wire.TRAN_ID_REUSED, "TranId was already used.") from None
 
 
-def _apply(purchase: Purchase, kind: str, amount: Decimal | None) -> Decimal:
-    undelivered = purchase.price - purchase.delivered_amount - purchase.released_amount
-    takeable = purchase.delivered_amount - purchase.returned_amount - purchase.refunded_amount
-    if kind == "PurchaseOrder":
-        assert amount is not None
-        if amount > undelivered:
+def _too_large(amount: Decimal, limit: Decimal, what: str) -> CommerceError:
+    return CommerceError(wire.AMOUNT_TOO_LARGE, f"Amount {amount} exceeds {what} ({limit}).")
+
+
+def _apply(purchase: Purchase, request: wire.CommerceTransaction) -> Decimal:
+    """Move the purchase's amounts; returns the transaction's amount."""
+    if isinstance(request, wire.PurchaseOrder) and not isinstance(request, wire.ReturnOrder):
+        amount = request.amount
+        if purchase.released_amount > 0:
             raise CommerceError(
-                AMOUNT_TOO_LARGE,
-                f"Amount {amount} exceeds the undelivered remainder {undelivered}.",
+                wire.AMOUNT_TOO_LARGE,
+                "The undelivered remainder was released by RefundRemaining: "
+                "nothing more can be delivered.",
             )
+        limit = purchase.deliverable_amount
+        if amount > limit:
+            raise _too_large(amount, limit, "what may still be delivered")
         purchase.delivered_amount += amount
         return amount
-    if kind in {"ReturnOrder", "Refund"}:
-        assert amount is not None
-        if amount > takeable:
-            raise CommerceError(
-                AMOUNT_TOO_LARGE,
-                f"Amount {amount} exceeds what was delivered and not yet returned or refunded "
-                f"({takeable}).",
-            )
-        if kind == "ReturnOrder":
+    if isinstance(request, wire.ReturnOrder | wire.Refund):
+        amount = request.amount
+        limit = purchase.refundable_amount
+        if amount > limit:
+            raise _too_large(amount, limit, "what was delivered and not yet returned or refunded")
+        if isinstance(request, wire.ReturnOrder):
             purchase.returned_amount += amount
         else:
             purchase.refunded_amount += amount
         return amount
-    if undelivered <= 0:
-        raise CommerceError(AMOUNT_TOO_LARGE, "Nothing undelivered remains to refund.")
-    purchase.released_amount += undelivered
-    return undelivered
+    remainder = purchase.remaining_amount
+    if remainder <= 0:
+        raise CommerceError(wire.AMOUNT_TOO_LARGE, "Nothing undelivered remains to refund.")
+    purchase.released_amount += remainder
+    return remainder
 
 
 def cancel_payment(merchant: Merchant, body: Any) -> None:
-    """CancelPayment: state 8, unless anything was delivered, returned or refunded."""
-    if not isinstance(body, Mapping):
-        raise CommerceError(INVALID_BODY, "The request body must be a JSON object.")
-    external_id = body.get("ExternalId")
-    if not isinstance(external_id, str) or not external_id:
-        raise CommerceError(*INVALID_EXTERNAL_ID)
-    reason = _text(body, "Reason", REASON_MAX)
+    """CancelPayment: state 8, unless PurchaseOrder, ReturnOrder or Refund was called."""
+    request = parse("CancelPayment", body)
+    assert isinstance(request, wire.CancelPayment)
     with transaction():
-        purchase = _load(merchant, external_id)
+        purchase = _load(merchant, request.external_id)
         if purchase.state == State.CANCELLED:
             return
-        touched = (
-            purchase.delivered_amount,
-            purchase.returned_amount,
-            purchase.refunded_amount,
-            purchase.released_amount,
+        blocking = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CommerceTransaction)
+            .where(
+                CommerceTransaction.purchase_id == purchase.id,
+                CommerceTransaction.kind.in_(BLOCKS_CANCEL),
+            )
         )
-        if any(value > 0 for value in touched):
-            raise CommerceError(
-                CANCEL_DENIED,
-                "CancelPayment is denied: the purchase has deliveries, returns or refunds.",
-            )
-        if purchase.state not in IN_CHECKOUT | WAITING | {State.COMPLETED}:
-            raise CommerceError(
-                WRONG_STATE,
-                f"The purchase cannot be cancelled in state {purchase.state_name} "
-                f"({purchase.state}).",
-            )
-        purchase.cancel_reason = reason
-        purchases.cancel(purchase, reason)
+        if blocking:
+            raise CommerceError(wire.CANCEL_DENIED, CANCEL_DENIED_MESSAGE)
+        if purchase.state != State.COMPLETED:
+            raise CommerceError(wire.WRONG_STATE, NO_AUTHORIZATION_MESSAGE)
+        purchases.cancel(purchase, request.reason)
         db.session.add(
             CommerceTransaction(
                 merchant_id=merchant.id,
                 purchase_id=purchase.id,
                 tran_id=None,
                 kind="CancelPayment",
-                amount=ZERO,
-                fingerprint=_fingerprint({"kind": "CancelPayment", "id": purchase.id}),
+                amount=Decimal("0.00"),
+                fingerprint=_fingerprint("CancelPayment", request),
                 created_at=utcnow(),
             )
         )

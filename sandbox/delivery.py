@@ -190,9 +190,9 @@ def _send(claim: Claim) -> Result:
 def _record(claim: Claim, result: Result) -> None:
     now = utcnow()
     with transaction():
-        delivery = db.session.scalar(
+        delivery = db.session.execute(
             sa.select(Delivery).where(Delivery.id == claim.delivery_id).with_for_update()
-        )
+        ).scalar_one()
         attempt = next(a for a in delivery.attempts if a.number == claim.attempt_number)
         ours = delivery.lease_token == claim.lease_token
         attempt.outcome, attempt.finished_at = result.outcome, now

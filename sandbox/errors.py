@@ -28,8 +28,15 @@ class ValidationError(SandboxError):
 
 
 class CommerceError(SandboxError):
-    """A Commerce call refused, with Avarda's string error code."""
+    """A Commerce call refused: ``errors`` holds (ErrorCode, ErrorMessage) pairs, Avarda's
+    string codes, the first one being ``code`` and ``message``."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, more: list[tuple[str, str]] | None = None):
         super().__init__(message)
         self.code = code
+        self.errors = [(code, message), *(more or [])]
+
+    @classmethod
+    def of(cls, errors: list[tuple[str, str]]) -> CommerceError:
+        (code, message), *more = errors
+        return cls(code, message, more)

@@ -1,26 +1,30 @@
 """Merchants: authentication by site code, settings (read, validated partial update),
-and the idempotent upsert of configured merchants."""
+and the idempotent upsert of configured merchants.
+
+Settings are checked by :class:`sandbox.wire.MerchantSettings`; the secrets of the
+callback's Authorization header are never shown (``***``) nor quoted in an error.
+"""
 
 from __future__ import annotations
 
 import base64
 import hmac
-import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import IntegrityError
 
+from sandbox import wire
 from sandbox.config import configured_merchants
 from sandbox.db import db, transaction
 from sandbox.errors import NotFoundError, ValidationError
 from sandbox.models import Merchant
 
-MASK = "***"
+MASK = wire.MASK
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1"]
 
 #: Defaults for a new merchant (the demo's: Avarda's documented Checkout 3 schedule).
@@ -37,26 +41,6 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "done_delay_seconds": 0,
     "never_call_done": False,
     "purchase_timeout_seconds": None,  # None: SANDBOX_PURCHASE_TIMEOUT
-}
-
-_INT_LIMITS = {
-    "retry_every_ms": (0, 86_400_000),
-    "max_attempts": (1, 1000),
-    "first_attempt_delay_ms": (0, 86_400_000),
-    "callback_copies": (1, 20),
-    "fail_first_attempts": (0, 1000),
-    "done_delay_seconds": (0, 3600),
-    "purchase_timeout_seconds": (1, 7 * 86_400),
-}
-_BOOL_KEYS = {"callback_enabled", "never_call_done"}
-
-#: RFC 6750's b64token (RFC 7235's token68): what a Bearer token may hold on the wire.
-_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-#: Longest callback_authorization parts: the column's length; 2000 for the TEXT secret.
-_AUTH_LIMITS = {
-    "username": Merchant.__table__.c.callback_auth_username.type.length,
-    "password": 2000,
-    "token": 2000,
 }
 
 
@@ -140,119 +124,35 @@ def settings(merchant: Merchant) -> dict[str, Any]:
     }
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _validate_auth(value: Any, merchant: Merchant | None) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValidationError(["callback_authorization must be an object."])
-    scheme = value.get("scheme")
-    allowed = {"Basic": {"scheme", "username", "password"}, "Bearer": {"scheme", "token"}}
-    allowed["None"] = {"scheme"}
-    if scheme not in allowed:
-        raise ValidationError(
-            ['callback_authorization.scheme must be "Basic", "Bearer" or "None".']
-        )
-    unknown = set(value) - allowed[scheme]
-    if unknown:
-        raise ValidationError([f"callback_authorization: unknown keys {sorted(unknown)}."])
-    keep_secret = merchant is not None and merchant.callback_auth_scheme == scheme
-    for key in sorted(allowed[scheme] - {"scheme"}, reverse=True):
-        field = value.get(key)
-        if field == MASK and keep_secret:
-            continue
-        _check_auth_part(key, field)
-    return dict(value)
-
-
-def _check_auth_part(key: str, field: Any) -> None:
-    """Refuse what could not be stored or sent in an Authorization header.
-
-    A Bearer token goes on the wire as is, so it must be token68 (ASCII): anything else
-    makes http.client fail in the worker. Basic parts are base64-encoded UTF-8, so any
-    text without control characters will do (and no ":" in the username). Messages
-    never quote the value.
-    """
-    name = f"callback_authorization.{key}"
-    limit = _AUTH_LIMITS[key]
-    if not isinstance(field, str) or not field or len(field) > limit:
-        raise ValidationError([f"{name} must be a non-empty string of at most {limit} characters."])
-    if key == "token":
-        if not _TOKEN68.fullmatch(field):
-            raise ValidationError(
-                [f"{name} may only hold ASCII letters, digits and -._~+/ (then optional =)."]
-            )
-    elif any(unicodedata.category(c) in {"Cc", "Cs"} for c in field):
-        raise ValidationError([f"{name} has control or invalid characters."])
-    elif key == "username" and ":" in field:
-        raise ValidationError([f"{name} cannot contain ':'."])
-
-
 def validate_settings(data: Any, merchant: Merchant | None = None) -> dict[str, Any]:
-    """Check a (partial) settings mapping; returns it cleaned or raises ValidationError.
-
-    Unknown keys and wrong types are errors (bool is not an int here).
+    """The settings ``data`` gives, checked by :class:`sandbox.wire.MerchantSettings`
+    (by field name); raises ValidationError listing every problem, never quoting a value.
     """
-    if not isinstance(data, Mapping):
-        raise ValidationError(["The body must be a JSON object of settings."])
-    errors: list[str] = []
-    clean: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "site_code" and merchant is not None and value == merchant.site_code:
-            continue
-        if key not in DEFAULT_SETTINGS:
-            errors.append(f"Unknown setting {key!r}.")
-        elif key in _BOOL_KEYS:
-            if not isinstance(value, bool):
-                errors.append(f"{key} must be true or false.")
-            clean[key] = value
-        elif key in _INT_LIMITS:
-            low, high = _INT_LIMITS[key]
-            if not _is_int(value) or not low <= value <= high:
-                errors.append(f"{key} must be an integer from {low} to {high}.")
-            clean[key] = value
-        elif key == "retry_schedule_ms":
-            if (
-                not isinstance(value, list)
-                or len(value) > 1000
-                or not all(_is_int(v) and 0 <= v <= 86_400_000 for v in value)
-            ):
-                errors.append("retry_schedule_ms must be a list of integers from 0 to 86400000.")
-            clean[key] = value
-        elif key == "callback_allowed_hosts" and value is None:
-            clean[key] = None  # back to the default
-        elif key == "callback_allowed_hosts":
-            if not isinstance(value, list) or not all(
-                isinstance(h, str) and h.strip() and len(h) <= 253 for h in value
-            ):
-                errors.append("callback_allowed_hosts must be a list of host names or IPs.")
-            else:
-                clean[key] = [h.strip().lower().strip("[]") for h in value]
-        elif key == "callback_authorization":
-            try:
-                clean[key] = _validate_auth(value, merchant)
-            except ValidationError as exc:
-                errors.extend(exc.errors)
-    if errors:
-        raise ValidationError(errors)
-    return clean
+    context = {"current_scheme": merchant.callback_auth_scheme if merchant else None}
+    try:
+        settings = wire.MerchantSettings.model_validate(data, context=context)
+    except PydanticValidationError as exc:
+        raise ValidationError(wire.problems(exc)) from None
+    if settings.site_code is not None and (
+        merchant is None or settings.site_code != merchant.site_code
+    ):
+        raise ValidationError(["site_code cannot be changed."])
+    return settings.given()
 
 
 def _apply(merchant: Merchant, clean: Mapping[str, Any]) -> None:
     for key, value in clean.items():
         if key == "callback_authorization":
-            scheme = value["scheme"]
-            same = merchant.callback_auth_scheme == scheme
-            merchant.callback_auth_scheme = scheme
-            if scheme == "Basic":
-                merchant.callback_auth_username = value["username"]
-                if not (same and value["password"] == MASK):
-                    merchant.callback_auth_secret = value["password"]
-            elif scheme == "Bearer":
+            assert isinstance(value, wire.CallbackAuthorization)
+            merchant.callback_auth_scheme = value.scheme
+            if value.scheme == "Basic":
+                merchant.callback_auth_username = value.username
+                if value.password != MASK:  # MASK passed validation: same scheme, keep it
+                    merchant.callback_auth_secret = value.password
+            elif value.scheme == "Bearer":
                 merchant.callback_auth_username = None
-                if not (same and value["token"] == MASK):
-                    merchant.callback_auth_secret = value["token"]
+                if value.token != MASK:
+                    merchant.callback_auth_secret = value.token
             else:
                 merchant.callback_auth_username = merchant.callback_auth_secret = None
         elif key == "purchase_timeout_seconds" and value is None:

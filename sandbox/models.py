@@ -4,14 +4,15 @@ server-callback deliveries and their attempts."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from enum import IntEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sandbox.db import Money, UTCDateTime, db, utcnow
+from sandbox import wire
+from sandbox.db import Base, Money, UTCDateTime, utcnow
 
 
 class State(IntEnum):
@@ -52,6 +53,16 @@ class Method(IntEnum):
     PART_PAYMENT = 4
 
 
+#: Credit methods: Avarda lets Invoice and Account (Loan) be delivered above the authorized
+#: amount; PartPayment is an account too. Card and direct bank payments are prepaid: the
+#: authorized amount is the maximum.
+CREDIT_METHODS = frozenset({Method.INVOICE, Method.LOAN, Method.PART_PAYMENT})
+#: (sandbox choice) How far above the authorized amount a credit purchase may be delivered;
+#: Avarda does not publish its tolerance.
+OVERDELIVERY_TOLERANCE = Decimal("0.10")
+ZERO = Decimal("0.00")
+
+
 class DeliveryStatus:
     PENDING = "pending"
     DELIVERED = "delivered"
@@ -59,7 +70,7 @@ class DeliveryStatus:
     REFUSED = "refused"
 
 
-class Merchant(db.Model):
+class Merchant(Base):
     """A site code with its server-callback settings and fault injection.
 
     The site password is not stored: it lives in configuration only. ``callback_auth_*``
@@ -73,7 +84,7 @@ class Merchant(db.Model):
     site_code: Mapped[str] = mapped_column(sa.String(64), unique=True)
     callback_enabled: Mapped[bool] = mapped_column(default=True)
     callback_auth_scheme: Mapped[str] = mapped_column(sa.String(10), default="None")
-    callback_auth_username: Mapped[str | None] = mapped_column(sa.String(200))
+    callback_auth_username: Mapped[str | None] = mapped_column(sa.String(wire.AUTH_USERNAME_MAX))
     callback_auth_secret: Mapped[str | None] = mapped_column(sa.Text)
     callback_allowed_hosts: Mapped[list[str] | None] = mapped_column(sa.JSON)
     retry_schedule_ms: Mapped[list[int]] = mapped_column(sa.JSON)
@@ -89,7 +100,11 @@ class Merchant(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Purchase(db.Model):
+def _address() -> sa.String:
+    return sa.String(wire.ADDRESS_FIELD_MAX)
+
+
+class Purchase(Base):
     __tablename__ = "purchases"
     __table_args__ = (
         sa.Index("ix_purchases_merchant_completed", "merchant_id", "completed_at", "id"),
@@ -101,29 +116,29 @@ class Purchase(db.Model):
     state: Mapped[int] = mapped_column(default=int(State.NEW))
     payment_method: Mapped[int | None]
     price: Mapped[Decimal] = mapped_column(Money)
-    description: Mapped[str | None] = mapped_column(sa.String(200))
-    order_reference: Mapped[str | None] = mapped_column(sa.String(100))
-    customer_token: Mapped[str | None] = mapped_column(sa.String(100))
+    description: Mapped[str | None] = mapped_column(sa.String(wire.DESCRIPTION_MAX))
+    order_reference: Mapped[str | None] = mapped_column(sa.String(wire.ORDER_REFERENCE_MAX))
+    customer_token: Mapped[str | None] = mapped_column(sa.String(wire.CUSTOMER_TOKEN_MAX))
     user_language_code: Mapped[str] = mapped_column(sa.String(5), default="en-US")
     country_code: Mapped[str | None] = mapped_column(sa.String(2))
-    mail: Mapped[str | None] = mapped_column(sa.String(60))
-    phone: Mapped[str | None] = mapped_column(sa.String(15))
+    mail: Mapped[str | None] = mapped_column(sa.String(wire.MAIL_MAX))
+    phone: Mapped[str | None] = mapped_column(sa.String(wire.PHONE_MAX))
     is_phone_and_mail_editable: Mapped[bool] = mapped_column(default=True)
     is_invoicing_editable: Mapped[bool] = mapped_column(default=True)
     is_delivery_editable: Mapped[bool] = mapped_column(default=True)
     use_different_delivery_address: Mapped[bool] = mapped_column(default=False)
-    invoicing_first_name: Mapped[str | None] = mapped_column(sa.String(40))
-    invoicing_last_name: Mapped[str | None] = mapped_column(sa.String(40))
-    invoicing_address_line1: Mapped[str | None] = mapped_column(sa.String(40))
-    invoicing_address_line2: Mapped[str | None] = mapped_column(sa.String(40))
-    invoicing_zip: Mapped[str | None] = mapped_column(sa.String(40))
-    invoicing_city: Mapped[str | None] = mapped_column(sa.String(40))
-    delivery_first_name: Mapped[str | None] = mapped_column(sa.String(40))
-    delivery_last_name: Mapped[str | None] = mapped_column(sa.String(40))
-    delivery_address_line1: Mapped[str | None] = mapped_column(sa.String(40))
-    delivery_address_line2: Mapped[str | None] = mapped_column(sa.String(40))
-    delivery_zip: Mapped[str | None] = mapped_column(sa.String(40))
-    delivery_city: Mapped[str | None] = mapped_column(sa.String(40))
+    invoicing_first_name: Mapped[str | None] = mapped_column(_address())
+    invoicing_last_name: Mapped[str | None] = mapped_column(_address())
+    invoicing_address_line1: Mapped[str | None] = mapped_column(_address())
+    invoicing_address_line2: Mapped[str | None] = mapped_column(_address())
+    invoicing_zip: Mapped[str | None] = mapped_column(_address())
+    invoicing_city: Mapped[str | None] = mapped_column(_address())
+    delivery_first_name: Mapped[str | None] = mapped_column(_address())
+    delivery_last_name: Mapped[str | None] = mapped_column(_address())
+    delivery_address_line1: Mapped[str | None] = mapped_column(_address())
+    delivery_address_line2: Mapped[str | None] = mapped_column(_address())
+    delivery_zip: Mapped[str | None] = mapped_column(_address())
+    delivery_city: Mapped[str | None] = mapped_column(_address())
     callback_url: Mapped[str | None] = mapped_column(sa.Text)
     purchase_completed_callback_url: Mapped[str | None] = mapped_column(sa.Text)
     #: Outcome of the card issuer / bank step while waiting: None until decided.
@@ -134,7 +149,7 @@ class Purchase(db.Model):
     refunded_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     #: Amount released by RefundRemaining: no longer deliverable.
     released_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
-    cancel_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(wire.REASON_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -160,17 +175,48 @@ class Purchase(db.Model):
     def method_name(self) -> str | None:
         return None if self.payment_method is None else Method(self.payment_method).name
 
+    # Commerce amounts (see sandbox.commerce for the rules that move them).
 
-class PurchaseItem(db.Model):
+    @property
+    def authorized_amount(self) -> Decimal:
+        """The purchase's Price once it completed (authorized), else 0."""
+        return self.price if self.completed_at is not None else ZERO
+
+    @property
+    def remaining_amount(self) -> Decimal:
+        """Not yet delivered nor released: what RefundRemaining would release."""
+        if self.state != State.COMPLETED:
+            return ZERO
+        return max(self.authorized_amount - self.delivered_amount - self.released_amount, ZERO)
+
+    @property
+    def deliverable_amount(self) -> Decimal:
+        """The most the next PurchaseOrder may deliver (with the credit tolerance)."""
+        if self.state != State.COMPLETED:
+            return ZERO
+        if self.payment_method in CREDIT_METHODS and self.released_amount == 0:
+            ceiling = (self.authorized_amount * (1 + OVERDELIVERY_TOLERANCE)).quantize(
+                Decimal("0.01"), ROUND_DOWN
+            )
+            return max(ceiling - self.delivered_amount, ZERO)
+        return self.remaining_amount
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        """Delivered and not yet returned or refunded: what ReturnOrder/Refund may take."""
+        return max(self.delivered_amount - self.returned_amount - self.refunded_amount, ZERO)
+
+
+class PurchaseItem(Base):
     __tablename__ = "purchase_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     purchase_id: Mapped[str] = mapped_column(sa.ForeignKey("purchases.id"), index=True)
     position: Mapped[int]
-    description: Mapped[str | None] = mapped_column(sa.String(35))
-    notes: Mapped[str | None] = mapped_column(sa.String(35))
+    description: Mapped[str | None] = mapped_column(sa.String(wire.ITEM_TEXT_MAX))
+    notes: Mapped[str | None] = mapped_column(sa.String(wire.ITEM_TEXT_MAX))
     amount: Mapped[Decimal] = mapped_column(Money)
-    tax_code: Mapped[str | None] = mapped_column(sa.String(10))
+    tax_code: Mapped[str | None] = mapped_column(sa.String(wire.TAX_CODE_MAX))
     tax_amount: Mapped[Decimal | None] = mapped_column(Money)
 
     def as_json(self) -> dict[str, Any]:
@@ -183,7 +229,7 @@ class PurchaseItem(db.Model):
         }
 
 
-class StateChange(db.Model):
+class StateChange(Base):
     __tablename__ = "state_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -194,7 +240,7 @@ class StateChange(db.Model):
     note: Mapped[str | None] = mapped_column(sa.String(200))
 
 
-class CommerceTransaction(db.Model):
+class CommerceTransaction(Base):
     """One accepted Commerce call. ``tran_id`` is unique per merchant; ``fingerprint``
     (a hash of the request) tells an idempotent repeat from a conflicting reuse."""
 
@@ -204,16 +250,16 @@ class CommerceTransaction(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(sa.ForeignKey("merchants.id"))
     purchase_id: Mapped[str] = mapped_column(sa.ForeignKey("purchases.id"), index=True)
-    tran_id: Mapped[str | None] = mapped_column(sa.String(36))
+    tran_id: Mapped[str | None] = mapped_column(sa.String(wire.TRAN_ID_MAX))
     kind: Mapped[str] = mapped_column(sa.String(20))
     amount: Mapped[Decimal] = mapped_column(Money)
     fingerprint: Mapped[str] = mapped_column(sa.String(64))
-    order_reference: Mapped[str | None] = mapped_column(sa.String(100))
-    tracking_code: Mapped[str | None] = mapped_column(sa.String(100))
+    order_reference: Mapped[str | None] = mapped_column(sa.String(wire.ORDER_REFERENCE_MAX))
+    tracking_code: Mapped[str | None] = mapped_column(sa.String(wire.TRACKING_CODE_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Delivery(db.Model):
+class Delivery(Base):
     """One server-side callback to send (one row per copy).
 
     Claimed by a worker with a lease (``lease_token`` until ``lease_expires_at``);
@@ -244,7 +290,7 @@ class Delivery(db.Model):
     merchant: Mapped[Merchant] = relationship()
 
 
-class DeliveryAttempt(db.Model):
+class DeliveryAttempt(Base):
     """One attempt. ``outcome`` is "sending" while a worker holds it; an attempt whose
     worker died stays "sending" until the next claim marks it failed (LeaseExpired)."""
 

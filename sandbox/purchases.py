@@ -4,25 +4,35 @@ Each public function is one transaction. Purchases are loaded ``FOR UPDATE`` (a 
 on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so state changes
 are decided on fresh data. Timeouts are evaluated lazily, whenever a purchase is loaded,
 and in bulk by :func:`expire_stale` (the worker calls it): no timer process is needed.
+
+Payment methods and their steps **(sandbox choice** where Avarda does not say which method
+waits in which state): Invoice completes at once; Card waits for 3-D Secure at the card
+issuer (state 6), DirectPayment at a Finnish bank (9), Loan for the agreement signed with
+an e-ID at Signicat (4), PartPayment for the BankID app (7). At the step the customer may
+approve (the purchase completes once the shop's page calls ``init`` again through
+``callbackUrl``), decline (back to the form to choose another method: no result yet) or
+fail (the purchase ends in Error: a result, so the browser's ``done`` follows).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic.alias_generators import to_pascal
 
-from sandbox import delivery
+from sandbox import delivery, wire
 from sandbox.db import db, transaction, utcnow
-from sandbox.errors import NotFoundError, StateError, ValidationError
+from sandbox.errors import NotFoundError, StateError
 from sandbox.models import (
     IN_CHECKOUT,
     TIMES_OUT,
+    WAITING,
     Merchant,
     Method,
     Purchase,
@@ -30,20 +40,40 @@ from sandbox.models import (
     State,
     StateChange,
 )
-from sandbox.validation import CUSTOMER_FIELDS, parse_customer
 
-#: Payment method names used by the form and the scripted customer.
+#: The form's payment method names (and the admin API's); "Fail" is the sandbox's fault.
 METHODS = {
     "Invoice": Method.INVOICE,
+    "Loan": Method.LOAN,
+    "PartPayment": Method.PART_PAYMENT,
     "Card": Method.CARD,
     "DirectPayment": Method.DIRECT_PAYMENT,
 }
 FAIL = "Fail"
 DEAD = frozenset({State.ERROR, State.SESSION_TIMED_OUT, State.CANCELLED})
-EXTERNAL_STATE = {
-    Method.CARD: State.WAITING_FOR_CARD_PAYMENTS,
-    Method.DIRECT_PAYMENT: State.WAITING_FOR_FINNISH_DIRECT_PAYMENT,
+#: States in which the customer is done with the form: the browser's ``done`` follows.
+FINISHED = DEAD | {State.COMPLETED}
+
+
+@dataclass(frozen=True)
+class Step:
+    """An external step: where the browser goes and what the purchase waits in."""
+
+    state: State
+    place: str  # "the card issuer"
+    what: str  # "card payment"
+
+
+STEPS: dict[Method, Step] = {
+    Method.CARD: Step(State.WAITING_FOR_CARD_PAYMENTS, "the card issuer", "card payment"),
+    Method.DIRECT_PAYMENT: Step(
+        State.WAITING_FOR_FINNISH_DIRECT_PAYMENT, "the bank", "bank payment"
+    ),
+    Method.LOAN: Step(State.WAITING_FOR_SIGNICAT, "Signicat", "e-ID signature"),
+    Method.PART_PAYMENT: Step(State.WAITING_FOR_BANK_ID, "BankID", "BankID identification"),
 }
+METHOD_WAITING_IN: dict[State, Method] = {step.state: method for method, step in STEPS.items()}
+assert set(METHOD_WAITING_IN) == WAITING
 
 #: The editable customer the form and the scripted customer start from.
 DEMO_CUSTOMER = {
@@ -56,6 +86,10 @@ DEMO_CUSTOMER = {
     "invoicing_zip": "11122",
     "invoicing_city": "Stockholm",
 }
+CUSTOMER_COLUMNS = tuple(
+    name for name in wire.Customer.model_fields if name != "use_different_delivery_address"
+)
+DELIVERY_COLUMNS = tuple(name for name in CUSTOMER_COLUMNS if name.startswith("delivery_"))
 
 
 @dataclass(frozen=True)
@@ -64,7 +98,7 @@ class Outcome:
 
     purchase_id: str
     state: State
-    action: str  # "completed" | "redirect" | "failed" | "waiting"
+    action: str  # "completed" | "failed" | "redirect" | "waiting" | "form"
     redirect_url: str | None = None
     message: str | None = None
 
@@ -78,6 +112,13 @@ def _transition(purchase: Purchase, to: State, note: str | None = None) -> None:
         StateChange(from_state=purchase.state, to_state=int(to), note=note, at=utcnow())
     )
     purchase.state = int(to)
+
+
+def _note(purchase: Purchase, note: str) -> None:
+    """A history line without a state change."""
+    purchase.history.append(
+        StateChange(from_state=purchase.state, to_state=purchase.state, note=note, at=utcnow())
+    )
 
 
 def _expire_if_due(purchase: Purchase, now: datetime) -> bool:
@@ -100,44 +141,50 @@ def load(purchase_id: Any, merchant_id: int | None = None, lock: bool = True) ->
         query = query.where(Purchase.merchant_id == merchant_id)
     if lock:
         query = query.with_for_update()
-    purchase = db.session.scalar(query)
+    purchase: Purchase | None = db.session.scalar(query)
     if purchase is None:
         raise NotFoundError("Invalid or missing PurchaseId.")
     _expire_if_due(purchase, utcnow())
     return purchase
 
 
-def _set_items(purchase: Purchase, items: list[dict[str, Any]]) -> None:
-    purchase.items = [PurchaseItem(position=i, **item) for i, item in enumerate(items)]
+def _set_items(purchase: Purchase, items: list[wire.Item]) -> None:
+    purchase.items = [PurchaseItem(position=i, **item.model_dump()) for i, item in enumerate(items)]
 
 
-def initialize(merchant: Merchant, clean: Mapping[str, Any]) -> str:
-    """Create a purchase in state New from validated InitializePayment fields."""
+def initialize(merchant: Merchant, request: wire.InitializePayment) -> str:
+    """Create a purchase in state New from a validated InitializePayment."""
     now = utcnow()
-    fields = {k: v for k, v in clean.items() if k != "items"}
+    fields = request.model_dump(exclude={"price", "items", "offer_rec_pmt"}, exclude_none=True)
     with transaction():
-        purchase = Purchase(id=new_purchase_id(), merchant=merchant, state=int(State.NEW), **fields)
+        purchase = Purchase(
+            id=new_purchase_id(),
+            merchant=merchant,
+            state=int(State.NEW),
+            price=request.price,
+            **fields,
+        )
         purchase.created_at = now
         _touch(purchase, now)
-        _set_items(purchase, clean["items"])
+        _set_items(purchase, request.items)
         purchase.history.append(StateChange(from_state=None, to_state=int(State.NEW), at=now))
         db.session.add(purchase)
         purchase_id = purchase.id
     return purchase_id
 
 
-def update_items(
-    merchant: Merchant, purchase_id: str, price: Decimal, items: list[dict[str, Any]]
-) -> None:
+def update_items(merchant: Merchant, request: wire.UpdateItems) -> None:
     """Replace the cart; only while the customer is still in the form (New/BeingProcessed)."""
     with transaction():
-        purchase = load(purchase_id, merchant.id)
+        purchase = load(request.purchase_id, merchant.id)
         if purchase.state not in IN_CHECKOUT:
             raise StateError(
                 f"Items cannot be updated in state {purchase.state_name} ({purchase.state})."
             )
-        purchase.price = price
-        _set_items(purchase, items)
+        purchase.price = request.price
+        if request.order_reference is not None:
+            purchase.order_reference = request.order_reference
+        _set_items(purchase, request.items)
         _touch(purchase, utcnow())
 
 
@@ -159,21 +206,15 @@ def get_purchase(purchase_id: Any) -> Purchase:
     return purchase
 
 
-def completed_queue(
-    merchant: Merchant,
-    after_purchase_id: str | None,
-    start: datetime | None,
-    offset: int,
-    page_size: int,
-) -> list[str]:
+def completed_queue(merchant: Merchant, request: wire.GetPaymentStatusQueue) -> list[str]:
     """Ids of this merchant's purchases completed after a purchase or a time, oldest first."""
     query = sa.select(Purchase.id).where(
         Purchase.merchant_id == merchant.id, Purchase.completed_at.is_not(None)
     )
-    if after_purchase_id is not None:
+    if request.purchase_id is not None:
         anchor = db.session.scalar(
             sa.select(Purchase).where(
-                Purchase.id == after_purchase_id.lower(), Purchase.merchant_id == merchant.id
+                Purchase.id == request.purchase_id.lower(), Purchase.merchant_id == merchant.id
             )
         )
         if anchor is None:
@@ -183,8 +224,10 @@ def completed_queue(
         query = query.where(
             sa.tuple_(Purchase.completed_at, Purchase.id) > (anchor.completed_at, anchor.id)
         )
-    elif start is not None:
-        query = query.where(Purchase.completed_at > start)
+    elif request.start_date is not None:
+        query = query.where(Purchase.completed_at > request.start_date)
+    offset = request.offset or 0
+    page_size = 100 if request.page_size is None else request.page_size
     query = query.order_by(Purchase.completed_at, Purchase.id).offset(offset).limit(page_size)
     ids = list(db.session.scalars(query))
     db.session.commit()
@@ -213,36 +256,52 @@ def _finish(purchase: Purchase, note: str) -> None:
     now = utcnow()
     _transition(purchase, State.COMPLETED, note)
     purchase.completed_at = now
+    purchase.status_message = None
     merchant = purchase.merchant
     if merchant.callback_enabled and purchase.purchase_completed_callback_url:
         delivery.create_deliveries(purchase, merchant, now)
 
 
+def _apply_customer(purchase: Purchase, customer: wire.Customer) -> None:
+    """What the customer typed, then the demo customer where nothing is known.
+
+    ``UseDifferentDeliveryAddress`` false drops the delivery address; when the flag is
+    not sent, any delivery field given decides (the admin API's shorthand).
+    """
+    given = customer.given()
+    separate = given.pop("use_different_delivery_address", None)
+    for column, value in given.items():
+        setattr(purchase, column, value)
+    if separate is None and any(column in given for column in DELIVERY_COLUMNS):
+        separate = any(given.get(column) for column in DELIVERY_COLUMNS)
+    if separate is not None:
+        purchase.use_different_delivery_address = separate and any(
+            getattr(purchase, column) for column in DELIVERY_COLUMNS
+        )
+    if not purchase.use_different_delivery_address:
+        for column in DELIVERY_COLUMNS:
+            setattr(purchase, column, None)
+    for column, value in DEMO_CUSTOMER.items():
+        if column not in given and getattr(purchase, column) is None:
+            setattr(purchase, column, value)
+
+
 def complete(
     purchase_id: str,
-    method: str,
-    customer: Mapping[str, Any] | None = None,
+    completion: wire.Completion,
     completed_callback_url: str | None = None,
-    callback_url: str | None = None,
-    scripted: bool = False,
-    external_url: Any = None,
+    scripted_step: str | None = None,
+    external_url: Callable[[str, Method], str] | None = None,
 ) -> Outcome:
     """The customer presses **Complete purchase** (or the scripted customer does).
 
-    Invoice completes at once. Card and DirectPayment enter their waiting state and the
-    browser is sent to ``external_url(purchase_id, method)``; the scripted customer
-    passes straight through the waiting state to Completed. "Fail" ends in Error.
-    Completing an already completed purchase changes nothing (no second callback).
-    Everything, including the callback delivery rows, is one transaction.
+    Invoice completes at once; the other methods enter their step's waiting state and
+    the browser is sent to ``external_url(purchase_id, method)``. The scripted customer
+    answers the step at once with ``scripted_step`` (approve, decline, fail) or leaves
+    the purchase waiting ("wait"). "Fail" ends in Error. Completing an already completed
+    purchase changes nothing (no second callback). Everything, including the callback
+    delivery rows, is one transaction.
     """
-    if method != FAIL and method not in METHODS:
-        raise ValidationError(
-            ['PaymentMethod must be "Invoice", "Card", "DirectPayment" or "Fail".']
-        )
-    errors: list[str] = []
-    fields = parse_customer(customer or {}, errors)
-    if errors:
-        raise ValidationError(errors)
     with transaction():
         purchase = load(purchase_id)
         if purchase.state == State.COMPLETED:
@@ -251,42 +310,30 @@ def complete(
             raise StateError(dead_message(purchase))
         if completed_callback_url:
             purchase.purchase_completed_callback_url = completed_callback_url
-        if callback_url:
-            purchase.callback_url = callback_url
-        for column, value in fields.items():
-            setattr(purchase, column, value)
-        for column, value in DEMO_CUSTOMER.items():
-            if column not in fields and getattr(purchase, column) is None:
-                setattr(purchase, column, value)
-        if any(column.startswith("delivery_") for column in fields):
-            purchase.use_different_delivery_address = any(
-                value for column, value in fields.items() if column.startswith("delivery_")
-            )
+        _apply_customer(purchase, completion)
+        purchase.status_message = None
         if purchase.state == State.NEW:
             _transition(purchase, State.BEING_PROCESSED, "Checkout started")
-        if method == FAIL:
+        if completion.payment_method == FAIL:
             purchase.status_message = "The payment failed."
             _transition(purchase, State.ERROR, "Customer chose Fail payment")
             return Outcome(purchase.id, State.ERROR, "failed", message=purchase.status_message)
-        chosen = METHODS[method]
+        chosen = METHODS[completion.payment_method]
         purchase.payment_method = int(chosen)
         if chosen == Method.INVOICE:
             _finish(purchase, "Invoice accepted")
             return Outcome(purchase.id, State.COMPLETED, "completed")
-        waiting = EXTERNAL_STATE[chosen]
-        _transition(purchase, waiting, f"Sent to the {_step_name(chosen)}")
+        step = STEPS[chosen]
+        _transition(purchase, step.state, f"Sent to {step.place}")
         purchase.external_approved = None
         _touch(purchase, utcnow())
-        if scripted:
-            purchase.external_approved = True
-            _finish(purchase, f"Approved by the {_step_name(chosen)} (scripted)")
-            return Outcome(purchase.id, State.COMPLETED, "completed")
+        if scripted_step is not None:
+            if scripted_step == "wait":
+                return Outcome(purchase.id, step.state, "waiting")
+            _decide(purchase, scripted_step, scripted=True)
+            return _resume(purchase)
         url = external_url(purchase.id, chosen) if external_url else None
-        return Outcome(purchase.id, waiting, "redirect", redirect_url=url)
-
-
-def _step_name(method: Method) -> str:
-    return "card issuer" if method == Method.CARD else "bank"
+        return Outcome(purchase.id, step.state, "redirect", redirect_url=url)
 
 
 def dead_message(purchase: Purchase) -> str:
@@ -297,68 +344,88 @@ def dead_message(purchase: Purchase) -> str:
         return "The checkout session timed out."
     if state == State.CANCELLED:
         return "The purchase was cancelled."
-    if state in EXTERNAL_STATE.values():
+    if state in WAITING:
         return "The purchase is waiting for an external payment step."
     return f"The purchase cannot be completed in state {state.name}."
 
 
-def resolve_external(purchase_id: str, method: Method, approved: bool) -> Purchase:
-    """The card issuer's or bank's verdict. Approval waits for the shop's page to call
-    ``init`` again (:func:`resume`); a decline ends the purchase in Error at once."""
+def _decide(purchase: Purchase, decision: str, scripted: bool = False) -> None:
+    """The step's verdict, in the caller's transaction (the purchase is waiting)."""
+    method = METHOD_WAITING_IN[State(purchase.state)]
+    step = STEPS[method]
+    how = " (scripted)" if scripted else ""
+    if decision == "approve":
+        purchase.external_approved = True
+        if not scripted:
+            _note(purchase, f"Approved at {step.place}")
+    elif decision == "decline":
+        purchase.external_approved = None
+        purchase.payment_method = None
+        purchase.status_message = f"The {step.what} was declined. Choose another payment method."
+        _transition(
+            purchase, State.BEING_PROCESSED, f"Declined at {step.place}{how}: back to the form"
+        )
+        _touch(purchase, utcnow())
+    else:
+        purchase.external_approved = False
+        purchase.status_message = f"The {step.what} failed."
+        _transition(purchase, State.ERROR, f"Failed at {step.place}{how}")
+
+
+def decide(purchase_id: str, decision: str, method: Method | None = None) -> Purchase:
+    """The card issuer's, bank's, Signicat's or BankID's answer (``method``: the page's
+    own, which must be the step the purchase waits for). Approval waits for the shop's
+    page to call ``init`` again (:func:`resume`)."""
     with transaction():
         purchase = load(purchase_id)
-        if purchase.state != EXTERNAL_STATE[method] or purchase.external_approved is not None:
-            raise StateError(
-                dead_message(purchase)
-                if purchase.state != EXTERNAL_STATE[method]
-                else "This payment step was already answered."
-            )
-        if approved:
-            purchase.external_approved = True
-            purchase.history.append(
-                StateChange(
-                    from_state=purchase.state,
-                    to_state=purchase.state,
-                    note=f"Approved at the {_step_name(method)}",
-                    at=utcnow(),
-                )
-            )
-        else:
-            purchase.external_approved = False
-            purchase.status_message = (
-                "The card payment was declined."
-                if method == Method.CARD
-                else "The bank payment was declined."
-            )
-            _transition(purchase, State.ERROR, f"Declined at the {_step_name(method)}")
+        waiting_for = METHOD_WAITING_IN.get(State(purchase.state))
+        if waiting_for is None or (method is not None and waiting_for != method):
+            raise StateError(dead_message(purchase))
+        if purchase.external_approved is not None:
+            raise StateError("This payment step was already answered.")
+        _decide(purchase, decision)
     return purchase
+
+
+def _resume(purchase: Purchase) -> Outcome:
+    state = State(purchase.state)
+    if state == State.COMPLETED:
+        return Outcome(purchase.id, state, "completed")
+    if state in WAITING:
+        if purchase.external_approved:
+            step = STEPS[METHOD_WAITING_IN[state]]
+            _finish(purchase, f"Customer back from {step.place}")
+            return Outcome(purchase.id, State.COMPLETED, "completed")
+        return Outcome(purchase.id, state, "waiting", message="The payment is not approved yet.")
+    if state in IN_CHECKOUT:
+        return Outcome(purchase.id, state, "form", message=purchase.status_message)
+    return Outcome(purchase.id, state, "failed", message=dead_message(purchase))
 
 
 def resume(purchase_id: str) -> Outcome:
     """The shop's page called ``init`` again after the external step: finish if approved."""
     with transaction():
+        outcome = _resume(load(purchase_id))
+    return outcome
+
+
+def expire(purchase_id: str) -> Purchase:
+    """Time the purchase out now (admin API): as if left too long in its state."""
+    with transaction():
         purchase = load(purchase_id)
-        state = State(purchase.state)
-        if state == State.COMPLETED:
-            return Outcome(purchase.id, state, "completed")
-        if state in EXTERNAL_STATE.values():
-            if purchase.external_approved:
-                method = Method(purchase.payment_method)
-                _finish(purchase, f"Customer back from the {_step_name(method)}")
-                return Outcome(purchase.id, State.COMPLETED, "completed")
-            return Outcome(
-                purchase.id, state, "waiting", message="The payment is not approved yet."
+        if purchase.state not in TIMES_OUT:
+            raise StateError(
+                f"A purchase in state {purchase.state_name} ({purchase.state}) cannot time out."
             )
-        if state in IN_CHECKOUT:
-            return Outcome(purchase.id, state, "form")
-        return Outcome(purchase.id, state, "failed", message=dead_message(purchase))
+        purchase.expires_at = utcnow()
+        _expire_if_due(purchase, purchase.expires_at)
+    return purchase
 
 
-def cancel(purchase: Purchase, reason: str | None) -> None:
+def cancel(purchase: Purchase, reason: str) -> None:
     """CancelPayment's state change, in the caller's transaction (rules in commerce.py)."""
-    _transition(
-        purchase, State.CANCELLED, f"Cancelled by the merchant: {reason or 'no reason'}"[:200]
-    )
+    purchase.cancel_reason = reason
+    _transition(purchase, State.CANCELLED, f"Cancelled by the merchant: {reason}"[:200])
 
 
 def expire_stale(limit: int = 500) -> int:
@@ -392,32 +459,49 @@ def status_json(purchase: Purchase) -> dict[str, Any]:
         "Phone": purchase.phone,
         "CountryCode": purchase.country_code or "SE",
         "CustomerToken": purchase.customer_token,
+        "UseDifferentDeliveryAddress": purchase.use_different_delivery_address,
     }
     separate = purchase.use_different_delivery_address
-    for wire, (column, _limit) in CUSTOMER_FIELDS.items():
-        if wire.startswith("Invoicing"):
-            body[wire] = getattr(purchase, column)
-        elif wire.startswith("Delivery"):
-            body[wire] = getattr(purchase, column) if separate else None
+    for column in CUSTOMER_COLUMNS:
+        wire_name = to_pascal(column)
+        if column.startswith("invoicing_"):
+            body[wire_name] = getattr(purchase, column)
+        elif column.startswith("delivery_"):
+            body[wire_name] = getattr(purchase, column) if separate else None
     return body
 
 
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(wire.CENT)
+
+
 def admin_json(purchase: Purchase) -> dict[str, Any]:
-    """The admin API's view: status plus amounts, items, history and deliveries."""
+    """The admin API's view: status plus Commerce amounts, items, history and deliveries.
+
+    The amounts (``docs/sandbox-fidelity.md`` describes them): AuthorizedAmount,
+    DeliveredAmount, ReturnedAmount, RefundedAmount, ReleasedAmount (by RefundRemaining),
+    RemainingAmount, DeliverableAmount, RefundableAmount.
+    """
     body = status_json(purchase)
     body.update(
         {
             "SiteCode": purchase.merchant.site_code,
             "StateName": purchase.state_name,
+            "PaymentMethodName": purchase.method_name,
             "PurchaseCompletedCallbackUrl": purchase.purchase_completed_callback_url,
             "CallbackUrl": purchase.callback_url,
             "StatusMessage": purchase.status_message,
+            "CancelReason": purchase.cancel_reason,
             "Created": iso(purchase.created_at),
             "Expires": iso(purchase.expires_at),
+            "AuthorizedAmount": _money(purchase.authorized_amount),
             "DeliveredAmount": purchase.delivered_amount,
             "ReturnedAmount": purchase.returned_amount,
             "RefundedAmount": purchase.refunded_amount,
             "ReleasedAmount": purchase.released_amount,
+            "RemainingAmount": _money(purchase.remaining_amount),
+            "DeliverableAmount": _money(purchase.deliverable_amount),
+            "RefundableAmount": _money(purchase.refundable_amount),
             "Items": [item.as_json() for item in purchase.items],
             "history": [
                 {
@@ -432,6 +516,8 @@ def admin_json(purchase: Purchase) -> dict[str, Any]:
                 {
                     "kind": t.kind,
                     "tran_id": t.tran_id,
+                    "order_reference": t.order_reference,
+                    "tracking_code": t.tracking_code,
                     "amount": t.amount,
                     "at": iso(t.created_at),
                 }

@@ -5,6 +5,14 @@
  * an iframe inside options.divId; AvardaCheckOutClient.updateItems() makes the form re-read
  * the cart after the shop called UpdateItems on the server.
  *
+ * The options are Avarda's: done(purchaseId) once the customer is done with the form and
+ * a result exists, whether the payment succeeded or not; beforeSubmit(); the hooks
+ * beforeCompleteHook(result, purchaseId) with result.message = {type: "question",
+ * question: "beforeCompleteHook", data: {externalId, selectedPaymentMethod, deliveryZip,
+ * deliveryCountry}} and updateDeliveryAddressHook(result, customerInfo) with customerInfo =
+ * {FirstName, LastName, Address, ZipCode, City, Country}; each hook must call
+ * result.continue() or result.cancel(customMessage).
+ *
  * The page and the iframe talk by postMessage only, and both sides check the other's
  * origin: the page accepts messages only from the sandbox origin this script was loaded
  * from and from its own iframe; the iframe accepts messages only from the page's origin.
@@ -35,26 +43,35 @@
     send({ type: "hookResult", id: id, ok: ok, message: text || "" });
   }
 
-  /* Run a continue/cancel hook; exactly one answer reaches the iframe. */
-  function runHook(hook, id, args) {
+  /*
+   * Run a continue/cancel hook as Avarda documents it: hook(result, ...args) where result
+   * has continue(), cancel(customMessage) and, for beforeCompleteHook, result.message.
+   * Exactly one answer reaches the iframe; a hook that throws cancels (with the form's
+   * default message).
+   */
+  function runHook(hook, id, args, message) {
     if (typeof hook !== "function") {
       reply(id, true);
       return;
     }
     var answered = false;
     var result = {
-      continue: function () {
+      "continue": function () {
         if (!answered) { answered = true; reply(id, true); }
       },
-      cancel: function (message) {
-        if (!answered) { answered = true; reply(id, false, message); }
+      cancel: function (customMessage) {
+        if (!answered) {
+          answered = true;
+          reply(id, false, typeof customMessage === "string" ? customMessage : "");
+        }
       }
     };
+    if (message !== undefined) { result.message = message; }
     try {
       hook.apply(null, [result].concat(args));
     } catch (error) {
       if (window.console) { window.console.error(error); }
-      result.cancel("The shop's checkout hook failed.");
+      result.cancel();
     }
   }
 
@@ -84,7 +101,11 @@
         reply(msg.id, ok);
         break;
       case "beforeComplete":
-        runHook(options.beforeCompleteHook, msg.id, [current.purchaseId, msg.paymentMethod]);
+        runHook(options.beforeCompleteHook, msg.id, [current.purchaseId], {
+          type: "question",
+          question: "beforeCompleteHook",
+          data: msg.data || {}
+        });
         break;
       case "deliveryAddress":
         runHook(options.updateDeliveryAddressHook, msg.id, [msg.customerInfo || {}]);

@@ -1,11 +1,16 @@
 /*
  * The checkout form inside the iframe. Talks to CheckOutClient.js in the shop's page by
  * postMessage (to the page's origin only, and only listening to it), and to the sandbox
- * by fetch. The browser's done() is requested only after the sandbox committed the
- * completion.
+ * by fetch. The browser's done() is requested only after the sandbox committed a result:
+ * Completed, or a failure (Error, timed out, cancelled). A declined step brings the
+ * customer back here to choose another method, with no done().
  */
 (function (window, document) {
   "use strict";
+
+  /* Avarda's message when a hook cancels without one of its own. */
+  var DEFAULT_CANCEL = "Order could not be confirmed. Please reload shopping cart.";
+  var IN_CHECKOUT = [0, 1];
 
   var root = document.getElementById("checkout");
   if (!root) { return; }
@@ -15,6 +20,8 @@
   var errorBox = document.getElementById("checkout-error");
   var noticeBox = document.getElementById("checkout-notice");
   var button = document.getElementById("complete-purchase");
+  var toggle = document.getElementById("different-delivery");
+  var deliveryFields = document.getElementById("delivery-fields");
   var pending = {};
   var nextId = 1;
   /* The shop's verdict on the latest delivery address; a submit waits for it. */
@@ -105,20 +112,25 @@
       });
   }
 
+  /* The customer is done with the form: call done(), now or after the injected delay. */
+  function finish(result, text) {
+    if (!result.callDone) {
+      if (text) { showNotice(text); }
+      return;
+    }
+    if (result.doneDelaySeconds > 0) {
+      showNotice(result.notice || text);
+      window.setTimeout(function () { post({ type: "done" }); }, result.doneDelaySeconds * 1000);
+    } else {
+      if (text) { showNotice(text); }
+      post({ type: "done" });
+    }
+  }
+
   /* What the sandbox answered: finish, go to the external step, or show a problem. */
   function handle(result) {
     if (result.status === "completed") {
-      if (!result.callDone) {
-        showNotice("Purchase completed.");
-        return;
-      }
-      if (result.doneDelaySeconds > 0) {
-        showNotice(result.notice);
-        window.setTimeout(function () { post({ type: "done" }); }, result.doneDelaySeconds * 1000);
-      } else {
-        showNotice("Purchase completed.");
-        post({ type: "done" });
-      }
+      finish(result, "Purchase completed.");
     } else if (result.status === "redirect") {
       showNotice("Redirecting you to complete the payment…");
       post({ type: "redirect", url: result.url });
@@ -130,13 +142,20 @@
       if (form) { form.hidden = true; }
     } else if (result.status === "form") {
       if (form) { form.hidden = false; }
+      showError(result.message || "");
+      if (button) { button.disabled = false; }
     } else if (result.status === "invalid") {
       showError(result.errors.join(" "));
       button.disabled = false;
     } else {
-      showError(result.message || "The payment failed.");
       if (form) { form.hidden = true; }
+      showError(result.message || "The payment failed.");
+      if (result.callDone !== undefined) { finish(result, ""); }
     }
+  }
+
+  function separateDelivery() {
+    return Boolean(toggle && toggle.checked);
   }
 
   function customer() {
@@ -144,25 +163,28 @@
     Array.prototype.forEach.call(form.querySelectorAll("[data-field]"), function (input) {
       data[input.dataset.field] = input.value;
     });
+    data.UseDifferentDeliveryAddress = separateDelivery();
     return data;
   }
 
-  function selectedMethod() {
-    var checked = form.querySelector("input[name=paymentMethod]:checked");
-    return checked ? checked.value : "Invoice";
+  function selected() {
+    return form.querySelector("input[name=paymentMethod]:checked") ||
+      form.querySelector("input[name=paymentMethod]");
   }
 
-  function addressInfo() {
+  /* Where the goods go: the delivery address if there is one, else the invoicing one. */
+  function goodsAddress() {
     var data = customer();
-    var info = {};
-    Object.keys(data).forEach(function (key) {
-      if (key.indexOf("Delivery") === 0 || key.indexOf("Invoicing") === 0) { info[key] = data[key]; }
-    });
-    return info;
-  }
-
-  function addressRefusal(answer) {
-    return answer.message || "The shop cannot deliver to this address.";
+    var prefix = separateDelivery() ? "Delivery" : "Invoicing";
+    var line2 = data[prefix + "AddressLine2"];
+    return {
+      FirstName: data[prefix + "FirstName"] || "",
+      LastName: data[prefix + "LastName"] || "",
+      Address: (data[prefix + "AddressLine1"] || "") + (line2 ? ", " + line2 : ""),
+      ZipCode: data[prefix + "Zip"] || "",
+      City: data[prefix + "City"] || "",
+      Country: root.dataset.country || ""
+    };
   }
 
   /*
@@ -171,10 +193,10 @@
    * verdict that may be stale. A newer change supersedes an older, still unanswered one.
    */
   function onAddressChange() {
-    var check = ask("deliveryAddress", { customerInfo: addressInfo() });
+    var check = ask("deliveryAddress", { customerInfo: goodsAddress() });
     addressCheck = check;
     check.then(function (answer) {
-      if (addressCheck === check) { showError(answer.ok ? "" : addressRefusal(answer)); }
+      if (addressCheck === check) { showError(answer.ok ? "" : answer.message || DEFAULT_CANCEL); }
     });
   }
 
@@ -182,25 +204,34 @@
     event.preventDefault();
     showError("");
     button.disabled = true;
-    var method = selectedMethod();
-    addressCheck.then(function (address) {
-      if (!address.ok) {
-        showError(addressRefusal(address));
+    var choice = selected();
+    var body = customer();
+    body.PaymentMethod = choice.value;
+    var address = goodsAddress();
+    addressCheck.then(function (verdict) {
+      if (!verdict.ok) {
+        showError(verdict.message || DEFAULT_CANCEL);
         return null;
       }
       return ask("beforeSubmit");
     }).then(function (answer) {
       if (!answer || !answer.ok) { return null; }
-      return ask("beforeComplete", { paymentMethod: method });
+      return ask("beforeComplete", {
+        data: {
+          externalId: purchaseId,
+          selectedPaymentMethod: choice.dataset.hookName,
+          deliveryZip: address.ZipCode,
+          deliveryCountry: address.Country
+        }
+      });
     }).then(function (answer) {
       if (!answer) { button.disabled = false; return; }
       if (!answer.ok) {
-        showError(answer.message || "The shop cancelled the purchase.");
+        showError(answer.message || DEFAULT_CANCEL);
         button.disabled = false;
         return;
       }
-      return jsonPost(root.dataset.completeUrl, { paymentMethod: method, customer: customer() })
-        .then(handle);
+      return jsonPost(root.dataset.completeUrl, body).then(handle);
     }).catch(function () {
       showError("The checkout is unavailable. Please try again.");
       button.disabled = false;
@@ -210,14 +241,16 @@
   if (form) {
     form.addEventListener("submit", onSubmit);
     Array.prototype.forEach.call(form.querySelectorAll("[data-address]"), function (input) {
-      input.addEventListener("change", onAddressChange);
+      input.addEventListener("change", function () {
+        /* The invoicing address matters only while the goods go there. */
+        var delivery = input.dataset.field.indexOf("Delivery") === 0;
+        if (delivery === separateDelivery()) { onAddressChange(); }
+      });
     });
-    var toggle = document.getElementById("different-delivery");
-    var delivery = document.getElementById("delivery-fields");
-    if (toggle && delivery) {
+    if (toggle && deliveryFields) {
       toggle.addEventListener("change", function () {
-        delivery.hidden = !toggle.checked;
-        var inputs = delivery.querySelectorAll("input");
+        deliveryFields.hidden = !toggle.checked;
+        var inputs = deliveryFields.querySelectorAll("input");
         if (!toggle.checked) {
           Array.prototype.forEach.call(inputs, function (i) { i.value = ""; });
         }
@@ -229,8 +262,9 @@
     }
   }
 
+  /* init again for a purchase that left the form (an external step, a result): ask. */
   var state = Number(root.dataset.state);
-  if (state === 2 || state === 6 || state === 9) {
+  if (IN_CHECKOUT.indexOf(state) === -1) {
     if (form) { form.hidden = true; }
     jsonPost(root.dataset.resumeUrl, {}).then(handle);
   }

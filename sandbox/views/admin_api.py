@@ -1,19 +1,22 @@
 """The sandbox's admin JSON API (HTTP Basic with SANDBOX_ADMIN_USERNAME/PASSWORD).
 
-Inspect purchases and their callback deliveries, complete a purchase as a scripted
-customer (the same service call and transaction as the browser form), read and change
-merchant settings and faults, and redeliver a callback.
+Inspect purchases (with their Commerce amounts) and their callback deliveries, complete a
+purchase as a scripted customer (the same service calls and transactions as the browser
+form), answer its external step, let it time out, read and change merchant settings and
+faults, and redeliver a callback.
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, request
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
-from sandbox import delivery, merchants, purchases
+from sandbox import delivery, merchants, purchases, wire
 from sandbox.db import db
 from sandbox.errors import NotFoundError, StateError, ValidationError
 from sandbox.models import Delivery, Purchase
@@ -89,26 +92,58 @@ def list_purchases() -> Response:
 
 @bp.get("/Purchases/<purchase_id>")
 def get_purchase(purchase_id: str) -> Response:
+    return _purchase(purchase_id)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M]) -> M:
+    try:
+        return model.model_validate(_json_body())
+    except PydanticValidationError as exc:
+        raise ValidationError(wire.problems(exc)) from None
+
+
+def _purchase(purchase_id: str) -> Response:
     return jsonify(purchases.admin_json(purchases.get_purchase(purchase_id)))
 
 
 @bp.post("/Purchases/<purchase_id>/Complete")
 def complete_purchase(purchase_id: str) -> Response:
-    body = _json_body()
-    if not isinstance(body, dict):
-        raise ValidationError(["The request body must be a JSON object."])
-    url = body.get("PurchaseCompletedCallbackUrl")
-    if url is not None and (not isinstance(url, str) or len(url) > 2000):
-        raise ValidationError(["PurchaseCompletedCallbackUrl must be a URL string."])
-    method = body.get("PaymentMethod", "Invoice")
+    """The scripted customer: ``PaymentMethod`` (Invoice, Loan, PartPayment, Card,
+    DirectPayment or Fail), customer fields, ``PurchaseCompletedCallbackUrl`` and ``Step``:
+    how the external step answers (approve, decline, fail) or "wait" to leave it waiting."""
+    body = _parse(wire.ScriptedCompletion)
     purchases.complete(
         purchase_id,
-        method if isinstance(method, str) else "",
-        customer=body,
-        completed_callback_url=url,
-        scripted=True,
+        body,
+        completed_callback_url=body.purchase_completed_callback_url,
+        scripted_step=body.step,
     )
-    return jsonify(purchases.admin_json(purchases.get_purchase(purchase_id)))
+    return _purchase(purchase_id)
+
+
+@bp.post("/Purchases/<purchase_id>/Step")
+def answer_step(purchase_id: str) -> Response:
+    """The external step a purchase waits for answers ``{"Decision": approve|decline|fail}``
+    (as its pretend page would); an approved purchase completes on :func:`resume_purchase`."""
+    purchases.decide(purchase_id, _parse(wire.StepDecision).decision)
+    return _purchase(purchase_id)
+
+
+@bp.post("/Purchases/<purchase_id>/Resume")
+def resume_purchase(purchase_id: str) -> Response:
+    """The shop's page calls ``init`` again for the purchase (back through callbackUrl)."""
+    purchases.resume(purchase_id)
+    return _purchase(purchase_id)
+
+
+@bp.post("/Purchases/<purchase_id>/Expire")
+def expire_purchase(purchase_id: str) -> Response:
+    """The purchase times out now, in whatever checkout or waiting state it is."""
+    purchases.expire(purchase_id)
+    return _purchase(purchase_id)
 
 
 @bp.get("/Merchants/<site_code>")

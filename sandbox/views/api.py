@@ -1,20 +1,23 @@
 """The server API: ``POST /CheckOut2/CheckOut2Api/<Method>`` and ``.../Commerce/<Method>``.
 
 Every call needs HTTP Basic with the site code and site password (401 with an empty body
-otherwise). Checkout errors answer 400 with ``{"CheckOutErrorCode": n, "Errors": [...]}``,
-Commerce errors 400 with ``[{"ErrorCode": "...", "ErrorMessage": "..."}]``.
+otherwise). Bodies are read by the models of :mod:`sandbox.wire`, one per method. Checkout
+errors answer 400 with ``{"CheckOutErrorCode": n, "Errors": [...]}``, Commerce errors 400
+with ``[{"ErrorCode": "...", "ErrorMessage": "..."}]`` (one entry per problem).
 Checkout error codes **(sandbox choice)**: 1001 validation, 1002 unknown purchase,
 1003 not allowed in the purchase's state, 1004 malformed request body.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
-from sandbox import commerce, merchants, purchases, validation
+from sandbox import commerce, merchants, purchases, wire
 from sandbox.errors import CommerceError, NotFoundError, StateError, ValidationError
 
 PREFIX = "/CheckOut2/CheckOut2Api"
@@ -85,79 +88,51 @@ def _wrong_state(exc: StateError) -> tuple[Response, int]:
     return _checkout_error(WRONG_STATE, [exc.message])
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M]) -> M:
+    """The request body as ``model``; ValidationError (1001) lists every problem."""
+    try:
+        return model.model_validate(_body())
+    except PydanticValidationError as exc:
+        raise ValidationError(wire.problems(exc)) from None
+
+
 @bp.post("/InitializePayment")
 def initialize_payment() -> Response:
-    clean = validation.parse_initialize(_body())
-    return jsonify(purchases.initialize(g.merchant, clean))
+    return jsonify(purchases.initialize(g.merchant, _parse(wire.InitializePayment)))
 
 
 @bp.post("/UpdateItems")
 def update_items() -> Response:
-    purchase_id, price, items = validation.parse_update_items(_body())
-    purchases.update_items(g.merchant, purchase_id, price, items)
+    purchases.update_items(g.merchant, _parse(wire.UpdateItems))
     return Response(status=200)
 
 
 @bp.post("/GetPaymentStatus")
 def get_payment_status() -> Response:
-    body = _body()
-    if not isinstance(body, dict):
-        raise ValidationError(["The request body must be a JSON object."])
-    return jsonify(purchases.get_status(body.get("PurchaseId"), g.merchant.id))
-
-
-def _int(body: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = body.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationError([f"{key} must be an integer from {low} to {high}."])
-    return value
-
-
-def _start_date(value: Any) -> datetime:
-    """StartDate as "YYYY-MM-DD HH:MM:SS" (or ISO 8601), read as UTC when it has no zone."""
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            pass
-        else:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise ValidationError(['StartDate must be a date and time like "2026-11-01 12:00:00".'])
+    request_ = _parse(wire.GetPaymentStatus)
+    return jsonify(purchases.get_status(request_.purchase_id, g.merchant.id))
 
 
 @bp.post("/GetPaymentStatusQueue")
 def get_payment_status_queue() -> Response:
-    body = _body()
-    if not isinstance(body, dict):
-        raise ValidationError(["The request body must be a JSON object."])
-    offset = _int(body, "Offset", 0, 0, 1_000_000)
-    page_size = _int(body, "PageSize", 100, 1, 1000)
-    after, start = body.get("PurchaseId"), None
-    if after is not None:
-        if not isinstance(after, str) or not after:
-            raise ValidationError(["PurchaseId must be a string."])
-    elif body.get("StartDate") is not None:
-        start = _start_date(body["StartDate"])
-    else:
-        raise ValidationError(["PurchaseId or StartDate is required."])
-    return jsonify(purchases.completed_queue(g.merchant, after, start, offset, page_size))
+    return jsonify(purchases.completed_queue(g.merchant, _parse(wire.GetPaymentStatusQueue)))
 
 
 @commerce_bp.errorhandler(CommerceError)
 def _commerce_error(exc: CommerceError) -> tuple[Response, int]:
-    return jsonify([{"ErrorCode": exc.code, "ErrorMessage": exc.message}]), 400
+    errors = [{"ErrorCode": code, "ErrorMessage": message} for code, message in exc.errors]
+    return jsonify(errors), 400
 
 
 @commerce_bp.errorhandler(_Malformed)
 def _commerce_malformed(_exc: _Malformed) -> tuple[Response, int]:
-    return _commerce_error(
-        CommerceError(commerce.INVALID_BODY, "The request body is not valid JSON.")
-    )
+    return _commerce_error(CommerceError(wire.INVALID_FIELD, "The request body is not valid JSON."))
 
 
-def _commerce_view(kind: str):  # noqa: ANN202
+def _commerce_view(kind: str) -> Callable[[], Response]:
     def view() -> Response:
         body = _body()
         if kind == "CancelPayment":

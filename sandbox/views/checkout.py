@@ -1,5 +1,5 @@
-"""The customer's side: CheckOutClient.js, the checkout form in its iframe, and the card
-issuer and bank pages of the external payment steps.
+"""The customer's side: CheckOutClient.js, the checkout form in its iframe, and the pages
+of the external steps (card issuer, bank, Signicat e-ID signing, BankID).
 
 The form's JSON endpoints are exempt from CSRF tokens (the form lives in a third-party
 iframe, where the sandbox's session cookie may not be sent); they demand a JSON body,
@@ -25,11 +25,13 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from pydantic import ValidationError as PydanticValidationError
+from pydantic.alias_generators import to_pascal
+from werkzeug.wrappers import Response as BaseResponse
 
-from sandbox import purchases
-from sandbox.errors import NotFoundError, StateError, ValidationError
-from sandbox.models import IN_CHECKOUT, Method, Purchase, State
-from sandbox.validation import CUSTOMER_FIELDS
+from sandbox import purchases, wire
+from sandbox.errors import NotFoundError, StateError
+from sandbox.models import IN_CHECKOUT, Method, Purchase
 
 bp = Blueprint("checkout", __name__, url_prefix="/CheckOut2")
 
@@ -37,6 +39,29 @@ NOTICE = (
     "Purchase completed. Returning you to the shop in {n} s. "
     "Close this tab to see the server-side callback at work."
 )
+FAILED_NOTICE = "{message} Returning you to the shop in {n} s."
+
+#: The form's methods: (value, label, the name beforeCompleteHook gets as
+#: selectedPaymentMethod, from Avarda's list). "Fail" is the sandbox's fault: an invoice
+#: whose credit check fails.
+FORM_METHODS = [
+    ("Invoice", "Invoice", "Invoice"),
+    ("Loan", "Loan", "Loan"),
+    ("PartPayment", "Part payment", "PartPayment"),
+    ("Card", "Card", "Card"),
+    ("DirectPayment", "Direct payment", "DirectBank"),
+    ("Fail", "Fail payment", "Invoice"),
+]
+#: deliveryCountry in beforeCompleteHook is a country name.
+COUNTRY_NAMES = {"SE": "Sweden", "FI": "Finland", "NO": "Norway", "DK": "Denmark"}
+
+#: The pretend page of each external step: (endpoint, title).
+STEP_PAGES: dict[Method, tuple[str, str]] = {
+    Method.CARD: ("checkout.card_issuer", "Card issuer"),
+    Method.DIRECT_PAYMENT: ("checkout.bank", "Your bank"),
+    Method.LOAN: ("checkout.signicat", "Signicat e-ID signing"),
+    Method.PART_PAYMENT: ("checkout.bank_id", "BankID"),
+}
 
 
 def http_url(value: Any, limit: int = 2000) -> str | None:
@@ -73,6 +98,7 @@ def with_callback_params(url: str, purchase_id: str) -> str:
 
 @bp.get("/Scripts/CheckOutClient.js")
 def client_script() -> Response:
+    assert current_app.static_folder is not None
     response = send_from_directory(
         current_app.static_folder, "CheckOutClient.js", mimetype="text/javascript", max_age=0
     )
@@ -83,17 +109,16 @@ def client_script() -> Response:
 def _customer(purchase: Purchase) -> dict[str, str]:
     """The form's prefilled values: the purchase's own, else the editable demo customer."""
     values = {}
-    for wire, (column, _limit) in CUSTOMER_FIELDS.items():
+    for column in purchases.CUSTOMER_COLUMNS:
         value = getattr(purchase, column)
         if value is None:
             value = purchases.DEMO_CUSTOMER.get(column)
-        values[wire] = value or ""
+        values[to_pascal(column)] = value or ""
     return values
 
 
 def _external_url(purchase_id: str, method: Method) -> str:
-    endpoint = "checkout.card_issuer" if method == Method.CARD else "checkout.bank"
-    return url_for(endpoint, purchase_id=purchase_id, _external=True)
+    return url_for(STEP_PAGES[method][0], purchase_id=purchase_id, _external=True)
 
 
 @bp.get("/Checkout/<purchase_id>")
@@ -112,8 +137,10 @@ def form(purchase_id: str) -> Response:
     except NotFoundError:
         purchase = None
     message = None
-    if purchase is not None and purchase.state not in IN_CHECKOUT | {State.COMPLETED}:
-        message = purchases.dead_message(purchase) if purchase.state in purchases.DEAD else None
+    if purchase is not None and purchase.state in purchases.DEAD:
+        message = purchases.dead_message(purchase)
+    elif purchase is not None and purchase.state in IN_CHECKOUT:
+        message = purchase.status_message  # a declined step: choose another method
     html = render_template(
         "sandbox/checkout_form.html",
         purchase=purchase,
@@ -121,6 +148,9 @@ def form(purchase_id: str) -> Response:
         customer=_customer(purchase) if purchase else {},
         parent_origin=parent,
         message=message,
+        methods=FORM_METHODS,
+        phone_max=wire.PHONE_MAX,
+        country_name=COUNTRY_NAMES.get(purchase.country_code or "SE", "") if purchase else "",
         custom_css=css_url,
         replace_css=request.args.get("replaceDefaultCss") == "1",
     )
@@ -134,13 +164,20 @@ def form(purchase_id: str) -> Response:
 
 
 def _outcome_json(outcome: purchases.Outcome) -> dict[str, Any]:
+    """What the form does next. A result (completed, or failed: Error, timed out,
+    cancelled) means the customer is done with the form: ``done`` follows, unless the
+    merchant's faults delay it or suppress it."""
     body: dict[str, Any] = {"status": outcome.action, "purchaseId": outcome.purchase_id}
-    if outcome.action == "completed":
+    if outcome.action in {"completed", "failed"}:
         merchant = purchases.get_purchase(outcome.purchase_id).merchant
         body["callDone"] = not merchant.never_call_done
         body["doneDelaySeconds"] = merchant.done_delay_seconds
-        if merchant.done_delay_seconds:
+        if merchant.done_delay_seconds and outcome.action == "completed":
             body["notice"] = NOTICE.format(n=merchant.done_delay_seconds)
+        elif merchant.done_delay_seconds:
+            body["notice"] = FAILED_NOTICE.format(
+                message=outcome.message or "", n=merchant.done_delay_seconds
+            )
     if outcome.redirect_url:
         body["url"] = outcome.redirect_url
     if outcome.message:
@@ -160,17 +197,12 @@ def _json_request() -> dict[str, Any]:
 @bp.post("/Checkout/<purchase_id>/Complete")
 def complete(purchase_id: str) -> Response | tuple[Response, int]:
     """The form's **Complete purchase**: commit first, then tell the browser what to do."""
-    body = _json_request()
-    customer = body.get("customer") if isinstance(body.get("customer"), dict) else {}
     try:
-        outcome = purchases.complete(
-            purchase_id,
-            str(body.get("paymentMethod", "")),
-            customer=customer,
-            external_url=_external_url,
-        )
-    except ValidationError as exc:
-        return jsonify({"status": "invalid", "errors": exc.errors}), 400
+        completion = wire.Completion.model_validate(_json_request())
+    except PydanticValidationError as exc:
+        return jsonify({"status": "invalid", "errors": wire.problems(exc)}), 400
+    try:
+        outcome = purchases.complete(purchase_id, completion, external_url=_external_url)
     except NotFoundError as exc:
         return jsonify({"status": "failed", "message": exc.message}), 404
     except StateError as exc:
@@ -180,7 +212,7 @@ def complete(purchase_id: str) -> Response | tuple[Response, int]:
 
 @bp.post("/Checkout/<purchase_id>/Resume")
 def resume(purchase_id: str) -> Response | tuple[Response, int]:
-    """``init`` was called again (back from the card issuer or bank, or a reload)."""
+    """``init`` was called again (back from an external step, or a reload)."""
     _json_request()
     try:
         outcome = purchases.resume(purchase_id)
@@ -188,14 +220,9 @@ def resume(purchase_id: str) -> Response | tuple[Response, int]:
         return jsonify({"status": "failed", "message": exc.message}), 404
     body = _outcome_json(outcome)
     if outcome.action == "waiting":
-        body["url"] = _external_url(outcome.purchase_id, Method(_method_of(outcome)))
+        method = purchases.METHOD_WAITING_IN[outcome.state]
+        body["url"] = _external_url(outcome.purchase_id, method)
     return jsonify(body)
-
-
-def _method_of(outcome: purchases.Outcome) -> int:
-    if outcome.state == State.WAITING_FOR_CARD_PAYMENTS:
-        return Method.CARD
-    return Method.DIRECT_PAYMENT
 
 
 @bp.get("/Checkout/<purchase_id>/Summary")
@@ -214,24 +241,25 @@ def summary(purchase_id: str) -> Response:
     )
 
 
-def _external_step(purchase_id: str, method: Method) -> Response | tuple[str, int]:
-    name = "Card issuer" if method == Method.CARD else "Your bank"
-    waiting_state = purchases.EXTERNAL_STATE[method]
+def _external_step(purchase_id: str, method: Method) -> BaseResponse | tuple[str, int]:
+    """The pretend page of ``method``'s step: Approve, Decline (back to the form) or Fail
+    (the purchase ends in Error); the browser then returns to the shop's callbackUrl."""
+    title = STEP_PAGES[method][1]
     if request.method == "POST":
         decision = request.form.get("decision")
-        if decision not in {"approve", "decline"}:
-            abort(400, "Choose Approve or Decline.")
+        if decision not in {"approve", "decline", "fail"}:
+            abort(400, "Choose Approve, Decline or Fail.")
         try:
-            purchase = purchases.resolve_external(purchase_id, method, decision == "approve")
+            purchase = purchases.decide(purchase_id, decision, method)
         except NotFoundError:
             abort(404, "Unknown purchase.")
         except StateError as exc:
-            return render_template("sandbox/message.html", title=name, message=exc.message), 409
+            return render_template("sandbox/message.html", title=title, message=exc.message), 409
         if purchase.callback_url:
             return redirect(with_callback_params(purchase.callback_url, purchase.id), 303)
         return render_template(
             "sandbox/message.html",
-            title=name,
+            title=title,
             message="Answered. The shop gave no callbackUrl in init, so the browser cannot "
             "return to it; the purchase waits for init to be called again.",
         ), 200
@@ -239,21 +267,34 @@ def _external_step(purchase_id: str, method: Method) -> Response | tuple[str, in
         purchase = purchases.get_purchase(purchase_id)
     except NotFoundError:
         abort(404, "Unknown purchase.")
-    if purchase.state != waiting_state or purchase.external_approved is not None:
-        message = "There is no payment waiting here for this purchase."
-        return render_template("sandbox/message.html", title=name, message=message), 409
+    step = purchases.STEPS[method]
+    if purchase.state != step.state or purchase.external_approved is not None:
+        message = "There is no payment step waiting here for this purchase."
+        return render_template("sandbox/message.html", title=title, message=message), 409
     return render_template(
-        "sandbox/external_step.html", purchase=purchase, title=name, method=method
+        "sandbox/external_step.html", purchase=purchase, title=title, method=method.name
     ), 200
 
 
 @bp.route("/CardIssuer/<purchase_id>", methods=["GET", "POST"])
-def card_issuer(purchase_id: str):  # noqa: ANN201
+def card_issuer(purchase_id: str) -> BaseResponse | tuple[str, int]:
     """The 3-D Secure page of a pretend card issuer (purchase waits in state 6)."""
     return _external_step(purchase_id, Method.CARD)
 
 
 @bp.route("/Bank/<purchase_id>", methods=["GET", "POST"])
-def bank(purchase_id: str):  # noqa: ANN201
+def bank(purchase_id: str) -> BaseResponse | tuple[str, int]:
     """A pretend Finnish bank's payment page (purchase waits in state 9)."""
     return _external_step(purchase_id, Method.DIRECT_PAYMENT)
+
+
+@bp.route("/Signicat/<purchase_id>", methods=["GET", "POST"])
+def signicat(purchase_id: str) -> BaseResponse | tuple[str, int]:
+    """Signing the loan agreement with an e-ID at a pretend Signicat (state 4)."""
+    return _external_step(purchase_id, Method.LOAN)
+
+
+@bp.route("/BankId/<purchase_id>", methods=["GET", "POST"])
+def bank_id(purchase_id: str) -> BaseResponse | tuple[str, int]:
+    """Waiting for a pretend BankID app to identify the customer (state 7)."""
+    return _external_step(purchase_id, Method.PART_PAYMENT)

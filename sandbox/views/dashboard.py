@@ -19,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, Optional
@@ -33,20 +34,24 @@ bp = Blueprint("dashboard", __name__, url_prefix="/CheckOut2/Sandbox")
 SESSION_KEY = "sandbox_admin"
 
 
-class LoginForm(FlaskForm):
+#: Plain values: WTForms 3.3 deprecates (value, label) tuples, which its stubs still expect.
+AUTH_SCHEMES: list[Any] = ["None", "Basic", "Bearer"]
+
+
+class LoginForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     username = StringField("Username", validators=[InputRequired()])
     password = PasswordField("Password", validators=[InputRequired()])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(FlaskForm):  # type: ignore[misc]
     """A button that only needs its CSRF token."""
 
 
-class MerchantForm(FlaskForm):
+class MerchantForm(FlaskForm):  # type: ignore[misc]
     callback_enabled = BooleanField("Server-side callback enabled")
     auth_scheme = SelectField(
         "Authorization header",
-        choices=["None", "Basic", "Bearer"],
+        choices=AUTH_SCHEMES,
     )
     auth_username = StringField("Basic user name", validators=[Optional()])
     auth_secret = PasswordField(
@@ -80,7 +85,7 @@ class MerchantForm(FlaskForm):
 
 
 @bp.before_request
-def _require_login():  # noqa: ANN202
+def _require_login() -> ResponseReturnValue | None:
     if request.endpoint in {"dashboard.login"} or session.get(SESSION_KEY):
         return None
     return redirect(url_for("dashboard.login", next=request.full_path))
@@ -93,7 +98,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # noqa: ANN201
+def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         if admin_credentials_ok(form.username.data, form.password.data):
@@ -105,14 +110,14 @@ def login():  # noqa: ANN201
 
 
 @bp.post("/logout")
-def logout():  # noqa: ANN201
+def logout() -> ResponseReturnValue:
     if ActionForm().validate_on_submit():
         session.clear()
     return redirect(url_for("dashboard.login"))
 
 
 @bp.get("/")
-def index():  # noqa: ANN201
+def index() -> ResponseReturnValue:
     rows = db.session.scalars(
         sa.select(Purchase).order_by(Purchase.created_at.desc()).limit(100)
     ).all()
@@ -120,7 +125,7 @@ def index():  # noqa: ANN201
 
 
 @bp.get("/purchases/<purchase_id>")
-def purchase(purchase_id: str):  # noqa: ANN201
+def purchase(purchase_id: str) -> ResponseReturnValue:
     try:
         found = purchases.get_purchase(purchase_id)
     except NotFoundError:
@@ -129,7 +134,7 @@ def purchase(purchase_id: str):  # noqa: ANN201
 
 
 @bp.get("/deliveries")
-def deliveries():  # noqa: ANN201
+def deliveries() -> ResponseReturnValue:
     status = request.args.get("status") or None
     query = sa.select(Delivery).order_by(Delivery.id.desc()).limit(200)
     if status:
@@ -141,7 +146,7 @@ def deliveries():  # noqa: ANN201
 
 
 @bp.post("/deliveries/<int:delivery_id>/redeliver")
-def redeliver(delivery_id: int):  # noqa: ANN201
+def redeliver(delivery_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400, "The form expired; reload the page and try again.")
     try:
@@ -157,7 +162,7 @@ def redeliver(delivery_id: int):  # noqa: ANN201
 
 
 @bp.get("/merchants")
-def merchant_list():  # noqa: ANN201
+def merchant_list() -> ResponseReturnValue:
     rows = db.session.scalars(sa.select(Merchant).order_by(Merchant.site_code)).all()
     return render_template("sandbox/merchants.html", merchants=rows)
 
@@ -165,7 +170,9 @@ def merchant_list():  # noqa: ANN201
 def _settings_from_form(form: MerchantForm) -> dict[str, Any]:
     errors = []
     try:
-        schedule = [int(p) for p in form.retry_schedule_ms.data.replace(" ", "").split(",") if p]
+        schedule = [
+            int(p) for p in (form.retry_schedule_ms.data or "").replace(" ", "").split(",") if p
+        ]
     except ValueError:
         errors.append("Retry schedule: whole milliseconds separated by commas.")
         schedule = []
@@ -196,7 +203,7 @@ def _settings_from_form(form: MerchantForm) -> dict[str, Any]:
 
 
 @bp.route("/merchants/<site_code>", methods=["GET", "POST"])
-def merchant(site_code: str):  # noqa: ANN201
+def merchant(site_code: str) -> ResponseReturnValue:
     try:
         current = merchants.get(site_code)
     except NotFoundError:

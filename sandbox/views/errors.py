@@ -26,10 +26,10 @@ def _render(exc: HTTPException) -> tuple[Response | str, int]:
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # noqa: ANN202
+    def http_error(exc: HTTPException) -> tuple[Response | str, int]:
         return _render(exc)
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # noqa: ANN202
+    def unexpected(exc: Exception) -> tuple[Response | str, int]:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _render(InternalServerError())

@@ -67,6 +67,8 @@ def test_no_delivery_without_a_url_or_with_callbacks_disabled(sandbox):
     ("method", "states", "wire_method"),
     [
         ("Invoice", [0, 1, 2], 0),
+        ("Loan", [0, 1, 4, 2], 1),
+        ("PartPayment", [0, 1, 7, 2], 4),
         ("Card", [0, 1, 6, 2], 2),
         ("DirectPayment", [0, 1, 9, 2], 3),
         ("Fail", [0, 1, 3], None),
@@ -80,12 +82,79 @@ def test_scripted_methods_pass_through_their_states(sandbox, method, states, wir
     assert (body["Completed"] is not None) == (states[-1] == 2)
 
 
+WAITING = [("Loan", 4), ("PartPayment", 7), ("Card", 6), ("DirectPayment", 9)]
+
+
+@pytest.mark.parametrize(("method", "waiting"), WAITING)
+def test_a_declined_step_returns_to_the_form_without_a_result(sandbox, method, waiting):
+    purchase_id = sandbox.initialize()
+    body = sandbox.complete(purchase_id, method, Step="decline")
+    assert [change["to"] for change in body["history"]] == [0, 1, waiting, 1]
+    assert (body["State"], body["PaymentMethod"], body["Completed"]) == (1, None, None)
+    assert body["StatusMessage"].endswith("was declined. Choose another payment method.")
+    again = sandbox.complete(purchase_id, "Invoice")
+    assert again["State"] == 2 and again["StatusMessage"] is None
+
+
+@pytest.mark.parametrize(("method", "waiting"), WAITING)
+def test_a_failed_step_ends_in_error(sandbox, method, waiting):
+    purchase_id = sandbox.initialize()
+    body = sandbox.complete(purchase_id, method, Step="fail")
+    assert [change["to"] for change in body["history"]] == [0, 1, waiting, 3]
+    assert body["StatusMessage"].endswith("failed.")
+
+
+@pytest.mark.parametrize(("method", "waiting"), WAITING)
+def test_a_waiting_purchase_completes_only_when_init_is_called_again(sandbox, method, waiting):
+    purchase_id = sandbox.initialize()
+    assert sandbox.complete(purchase_id, method, Step="wait")["State"] == waiting
+    early = sandbox.admin("POST", f"Purchases/{purchase_id}/Resume")
+    assert early.status_code == 200 and early.json()["State"] == waiting  # not approved yet
+    approved = sandbox.admin("POST", f"Purchases/{purchase_id}/Step", json={"Decision": "approve"})
+    assert approved.status_code == 200 and approved.json()["State"] == waiting
+    twice = sandbox.admin("POST", f"Purchases/{purchase_id}/Step", json={"Decision": "fail"})
+    assert twice.status_code == 409
+    resumed = sandbox.admin("POST", f"Purchases/{purchase_id}/Resume").json()
+    assert resumed["State"] == 2 and resumed["Completed"]
+
+
+@pytest.mark.parametrize(("method", "waiting"), [("Invoice", 1), *WAITING])
+def test_a_purchase_times_out_in_every_checkout_and_waiting_state(sandbox, method, waiting):
+    sandbox.settings(purchase_timeout_seconds=1)
+    purchase_id = sandbox.initialize()
+    if method == "Invoice":
+        from sandbox import purchases
+
+        with sandbox.app.app_context():
+            purchases.open_form(purchase_id, None, None)
+    else:
+        sandbox.complete(purchase_id, method, Step="wait")
+    from tests.support import wait_until
+
+    wait_until(lambda: sandbox.status(purchase_id)["State"] == 5, timeout=10)
+    history = [change["to"] for change in sandbox.purchase(purchase_id)["history"]]
+    assert history[-2:] == [waiting, 5]
+    late = sandbox.admin("POST", f"Purchases/{purchase_id}/Step", json={"Decision": "approve"})
+    assert late.status_code == 409
+
+
+@pytest.mark.parametrize(("method", "waiting"), WAITING)
+def test_expire_times_a_purchase_out_at_once(sandbox, method, waiting):
+    purchase_id = sandbox.initialize()
+    sandbox.complete(purchase_id, method, Step="wait")
+    body = sandbox.admin("POST", f"Purchases/{purchase_id}/Expire").json()
+    assert body["State"] == 5
+    assert [change["to"] for change in body["history"]][-2:] == [waiting, 5]
+    assert sandbox.admin("POST", f"Purchases/{purchase_id}/Expire").status_code == 409
+
+
 def test_complete_rejects_bad_input_without_changing_anything(sandbox):
     purchase_id = sandbox.initialize()
     for body in (
         {"PaymentMethod": "Bitcoin"},
         {"Mail": "x" * 61},
         {"PurchaseCompletedCallbackUrl": 5},
+        {"Step": "maybe"},
     ):
         response = sandbox.admin("POST", f"Purchases/{purchase_id}/Complete", json=body)
         assert response.status_code == 400, body

@@ -1,4 +1,6 @@
-"""Contract tests of the server API over HTTP: every method, auth, validation, error shapes."""
+"""The server API over HTTP: every method, auth, paths, error shapes, the status queue.
+
+The field rules are in test_contract_checkout.py and test_contract_commerce.py."""
 
 from __future__ import annotations
 
@@ -63,46 +65,6 @@ def test_paths_are_case_insensitive(sandbox):
     assert len(response.json()) == 32
 
 
-VALIDATION_CASES = [
-    ({"Price": 0}, "Price must be greater than 0."),
-    ({"Price": -5}, "Price must be greater than 0."),
-    ({"Price": None}, "Price is required."),
-    ({"Price": "abc"}, "Price must be a number."),
-    ({"Price": "1.001"}, "Price can have at most two decimals."),
-    ({"Items": []}, "Items must be a non-empty list."),
-    ({"Price": "251.00"}, "The sum of item amounts (250.00) must equal Price (251.00)."),
-    ({"Mail": "x" * 55 + "@e.com"}, "Mail can be at most 60 characters."),
-    ({"Phone": "1" * 16}, "Phone can be at most 15 characters."),
-    ({"InvoicingCity": "c" * 41}, "InvoicingCity can be at most 40 characters."),
-    ({"UserLanguageCode": "xx-XX"}, "UserLanguageCode must be one of"),
-    ({"IsInvoicingEditable": "yes"}, "IsInvoicingEditable must be true or false."),
-]
-
-
-def test_initialize_validation_errors_in_avardas_shape(sandbox):
-    for change, message in VALIDATION_CASES:
-        response = sandbox.api("InitializePayment", cart("250.00") | change)
-        assert response.status_code == 400, change
-        body = response.json()
-        assert body["CheckOutErrorCode"] == 1001
-        assert any(error.startswith(message) for error in body["Errors"]), (change, body)
-
-
-def test_negative_rows_are_fine_but_the_sum_must_be_positive(sandbox):
-    discount = {
-        "Price": "80.00",
-        "Items": [
-            {"Description": "Mug", "Amount": "100.00"},
-            {"Description": "Rebate", "Amount": -20},
-        ],
-    }
-    assert sandbox.api("InitializePayment", discount).status_code == 200
-    negative = {"Price": "1.00", "Items": [{"Amount": "10"}, {"Amount": "-10"}]}
-    response = sandbox.api("InitializePayment", negative)
-    assert response.status_code == 400
-    assert "must be positive" in " ".join(response.json()["Errors"])
-
-
 def test_item_description_and_notes_are_truncated_to_35(sandbox):
     body = cart("10.00")
     body["Items"] = [{"Description": "D" * 50, "Notes": "N" * 40, "Amount": "10.00"}]
@@ -140,10 +102,14 @@ def test_update_items_validates_and_needs_a_known_purchase(sandbox):
     assert unknown.status_code == 400 and unknown.json()["CheckOutErrorCode"] == 1002
 
 
-@pytest.mark.parametrize("method", ["Invoice", "Card", "Fail"])
-def test_update_items_is_refused_once_completed_or_finished(sandbox, method):
+@pytest.mark.parametrize(
+    ("method", "step"),
+    [("Invoice", "approve"), ("Card", "approve"), ("Fail", "approve"), ("Card", "wait")]
+    + [(m, "wait") for m in ("Loan", "PartPayment", "DirectPayment")],
+)
+def test_update_items_is_refused_once_waiting_or_finished(sandbox, method, step):
     purchase_id = sandbox.initialize()
-    sandbox.complete(purchase_id, method)
+    sandbox.complete(purchase_id, method, Step=step)
     response = sandbox.api("UpdateItems", {"PurchaseId": purchase_id, **cart("300.00")})
     assert response.status_code == 400
     assert response.json()["CheckOutErrorCode"] == 1003
@@ -203,122 +169,6 @@ def test_purchases_time_out_to_state_5(sandbox):
         "POST", f"Purchases/{purchase_id}/Complete", json={"PaymentMethod": "Invoice"}
     )
     assert late.status_code == 409
-
-
-# --- Commerce ------------------------------------------------------------------------
-
-
-def commerce(sandbox, method, **body):
-    return sandbox.api(f"Commerce/{method}", body)
-
-
-def error_code(response) -> str:
-    assert response.status_code == 400, response.text
-    [error] = response.json()
-    assert set(error) == {"ErrorCode", "ErrorMessage"}
-    return error["ErrorCode"]
-
-
-@pytest.fixture
-def completed(sandbox) -> str:
-    purchase_id = sandbox.initialize("250.00")
-    sandbox.complete(purchase_id)
-    return purchase_id
-
-
-def test_partial_deliveries_returns_and_refunds_track_amounts(sandbox, completed):
-    item = [{"Description": "Mug", "Amount": "100.00"}]
-    assert (
-        commerce(sandbox, "PurchaseOrder", ExternalId=completed, TranId="t1", Items=item).content
-        == b""
-    )
-    assert (
-        commerce(
-            sandbox, "PurchaseOrder", ExternalId=completed, TranId="t2", Items=item
-        ).status_code
-        == 200
-    )
-    too_much = commerce(sandbox, "PurchaseOrder", ExternalId=completed, TranId="t3", Items=item)
-    assert error_code(too_much) == "10009"
-    assert (
-        commerce(sandbox, "ReturnOrder", ExternalId=completed, TranId="t4", Items=item).status_code
-        == 200
-    )
-    assert (
-        commerce(sandbox, "Refund", ExternalId=completed, TranId="t5", Amount="60.00").status_code
-        == 200
-    )
-    over_refund = commerce(sandbox, "Refund", ExternalId=completed, TranId="t6", Amount="40.01")
-    assert error_code(over_refund) == "10009"
-    assert (
-        commerce(sandbox, "RefundRemaining", ExternalId=completed, TranId="t7").status_code == 200
-    )
-    nothing_left = commerce(sandbox, "RefundRemaining", ExternalId=completed, TranId="t8")
-    assert error_code(nothing_left) == "10009"
-    purchase = sandbox.purchase(completed)
-    amounts = {k: Decimal(str(purchase[k])) for k in purchase if k.endswith("Amount")}
-    assert amounts == {
-        "DeliveredAmount": Decimal("200.00"),
-        "ReturnedAmount": Decimal("100.00"),
-        "RefundedAmount": Decimal("60.00"),
-        "ReleasedAmount": Decimal("50.00"),
-    }
-
-
-def test_tran_id_is_idempotent_for_the_same_request_and_unique_otherwise(sandbox, completed):
-    item = [{"Description": "Mug", "Amount": "100.00"}]
-    for _ in range(2):
-        response = commerce(
-            sandbox, "PurchaseOrder", ExternalId=completed, TranId="same", Items=item
-        )
-        assert response.status_code == 200
-    assert Decimal(str(sandbox.purchase(completed)["DeliveredAmount"])) == Decimal("100.00")
-    reused = commerce(sandbox, "Refund", ExternalId=completed, TranId="same", Amount="1.00")
-    assert error_code(reused) == "10007"
-    too_long = commerce(sandbox, "Refund", ExternalId=completed, TranId="x" * 37, Amount="1.00")
-    assert error_code(too_long) == "10006"
-
-
-def test_cancel_payment_sets_state_8(sandbox, completed):
-    response = commerce(sandbox, "CancelPayment", ExternalId=completed, Reason="customer asked")
-    assert response.status_code == 200 and response.content == b""
-    assert sandbox.status(completed)["State"] == 8
-    assert commerce(sandbox, "CancelPayment", ExternalId=completed).status_code == 200
-    item = [{"Amount": "1.00"}]
-    after = commerce(sandbox, "PurchaseOrder", ExternalId=completed, TranId="late", Items=item)
-    assert error_code(after) == "10010"
-
-
-@pytest.mark.parametrize(
-    ("method", "body"),
-    [
-        ("PurchaseOrder", {"Items": [{"Amount": "1.00"}]}),
-        ("Refund", {"Amount": "0.50"}),
-    ],
-)
-def test_cancel_payment_is_denied_after_a_delivery_or_refund(sandbox, completed, method, body):
-    if method == "Refund":
-        commerce(
-            sandbox, "PurchaseOrder", ExternalId=completed, TranId="d", Items=[{"Amount": "1"}]
-        )
-    assert commerce(sandbox, method, ExternalId=completed, TranId="x", **body).status_code == 200
-    assert error_code(commerce(sandbox, "CancelPayment", ExternalId=completed)) == "10011"
-    assert sandbox.status(completed)["State"] == 2
-
-
-def test_commerce_needs_a_known_external_id_and_a_completed_purchase(sandbox):
-    missing = commerce(sandbox, "Refund", TranId="t", Amount="1.00")
-    assert missing.json() == [
-        {"ErrorCode": "10005", "ErrorMessage": "Invalid or missing external ID."}
-    ]
-    assert error_code(commerce(sandbox, "CancelPayment", ExternalId="0" * 32)) == "10005"
-    fresh = sandbox.initialize()
-    early = commerce(
-        sandbox, "PurchaseOrder", ExternalId=fresh, TranId="t", Items=[{"Amount": "1"}]
-    )
-    assert error_code(early) == "10010"
-    bad_amount = commerce(sandbox, "Refund", ExternalId=fresh, TranId="t2", Amount="-1")
-    assert error_code(bad_amount) == "10008"
 
 
 def test_get_on_an_api_method_is_not_a_500(sandbox):

@@ -72,8 +72,8 @@ options.done = function (id) {{
   window.doneCalls.push(id);
   if ({json.dumps(hooks)} !== "stay") {{ window.location.href = "/done?purchaseId=" + id; }}
 }};
-options.beforeCompleteHook = function (result, purchaseId, method) {{
-  window.hookCalls.push([purchaseId, method]);
+options.beforeCompleteHook = function (result, purchaseId) {{
+  window.hookCalls.push([purchaseId, result.message]);
   if ({json.dumps(hooks)} === "cancel" && window.hookCalls.length === 1) {{
     result.cancel("Sorry, the mug is out of stock.");
   }} else {{
@@ -162,10 +162,15 @@ def test_avardas_documented_example_works_unchanged(sandbox, shop, page, monkeyp
     assert delivery["url"] == "https://my-shop.com/completed.php"
 
 
-@pytest.mark.parametrize(
-    ("label", "page_path", "waiting_state", "wire_method"),
-    [("Card", "/CardIssuer/", 6, 2), ("Direct payment", "/Bank/", 9, 3)],
-)
+STEPS = [
+    ("Card", "/CardIssuer/", 6, 2),
+    ("Direct payment", "/Bank/", 9, 3),
+    ("Loan", "/Signicat/", 4, 1),
+    ("Part payment", "/BankId/", 7, 4),
+]
+
+
+@pytest.mark.parametrize(("label", "page_path", "waiting_state", "wire_method"), STEPS)
 def test_external_step_returns_to_callback_url_and_resumes(
     sandbox, shop, page, label, page_path, waiting_state, wire_method
 ):
@@ -183,16 +188,41 @@ def test_external_step_returns_to_callback_url_and_resumes(
     assert len(purchase["deliveries"]) == 1
 
 
-def test_card_decline_ends_in_error_shown_in_the_form(sandbox, shop, page):
+@pytest.mark.parametrize(("label", "page_path", "waiting_state", "wire_method"), STEPS)
+def test_a_declined_step_returns_to_the_form_to_choose_another_method_without_done(
+    sandbox, shop, page, label, page_path, waiting_state, wire_method
+):
     purchase_id = sandbox.initialize()
     page.goto(f"{shop}/checkout?purchaseId={purchase_id}&hooks=stay")
-    complete_in_form(page, "Card")
-    page.wait_for_url(re.compile("/CardIssuer/"))
+    complete_in_form(page, label)
+    page.wait_for_url(re.compile(re.escape(page_path)))
     page.get_by_role("button", name="Decline").click()
     page.wait_for_url(re.compile(r"callback=1&purchaseId=" + purchase_id))
-    frame(page).get_by_text("The card payment was declined.").wait_for()
-    assert sandbox.status(purchase_id)["State"] == 3
+    expect(frame(page).get_by_text("Choose another payment method.")).to_be_visible()
+    status = sandbox.status(purchase_id)
+    assert (status["State"], status["PaymentMethod"]) == (1, None)
     assert page.evaluate("window.doneCalls") == []
+    complete_in_form(page, "Invoice")
+    page.wait_for_function("window.doneCalls.length === 1")
+    assert page.evaluate("window.doneCalls") == [purchase_id]
+    history = [change["to"] for change in sandbox.purchase(purchase_id)["history"]]
+    assert history == [0, 1, waiting_state, 1, 2]
+
+
+@pytest.mark.parametrize(("label", "page_path", "waiting_state", "wire_method"), STEPS[:2])
+def test_a_failed_step_ends_in_error_and_done_is_called(
+    sandbox, shop, page, label, page_path, waiting_state, wire_method
+):
+    purchase_id = sandbox.initialize()
+    page.goto(f"{shop}/checkout?purchaseId={purchase_id}&hooks=stay")
+    complete_in_form(page, label)
+    page.wait_for_url(re.compile(re.escape(page_path)))
+    page.get_by_role("button", name="Fail").click()
+    page.wait_for_url(re.compile(r"callback=1&purchaseId=" + purchase_id))
+    expect(frame(page).get_by_text("payment failed.")).to_be_visible()
+    page.wait_for_function("window.doneCalls.length === 1")
+    assert page.evaluate("window.doneCalls") == [purchase_id]
+    assert sandbox.status(purchase_id)["State"] == 3
 
 
 def test_done_delay_shows_the_notice_then_calls_done(sandbox, shop, page):
@@ -224,18 +254,53 @@ def test_a_hook_can_cancel_and_then_continue(sandbox, shop, page):
     complete_in_form(page)
     frame(page).get_by_text("Sorry, the mug is out of stock.").wait_for()
     assert sandbox.status(purchase_id)["State"] == 1
-    assert page.evaluate("window.hookCalls") == [[purchase_id, "Invoice"]]
+    [[hook_purchase_id, message]] = page.evaluate("window.hookCalls")
+    assert hook_purchase_id == purchase_id
+    assert message == {
+        "type": "question",
+        "question": "beforeCompleteHook",
+        "data": {
+            "externalId": purchase_id,
+            "selectedPaymentMethod": "Invoice",
+            "deliveryZip": "11122",
+            "deliveryCountry": "Sweden",
+        },
+    }
     frame(page).get_by_role("button", name="Complete purchase").click()
     page.wait_for_url(re.compile(r"/done\?"))
     wait_until(lambda: sandbox.status(purchase_id)["State"] == 2, timeout=5)
 
 
-def test_fail_payment(sandbox, shop, page):
+def test_a_failed_payment_shows_why_then_calls_done(sandbox, shop, page):
     purchase_id = sandbox.initialize()
     page.goto(f"{shop}/checkout?purchaseId={purchase_id}&hooks=stay")
     complete_in_form(page, "Fail payment")
     frame(page).get_by_text("The payment failed.").wait_for()
+    page.wait_for_function("window.doneCalls.length === 1")
+    assert page.evaluate("window.doneCalls") == [purchase_id]
     assert sandbox.status(purchase_id)["State"] == 3
+
+
+def test_done_after_a_failure_goes_to_the_shops_done_page(sandbox, shop, page):
+    purchase_id = sandbox.initialize()
+    page.goto(f"{shop}/checkout?purchaseId={purchase_id}")
+    complete_in_form(page, "Fail payment")
+    page.wait_for_url(f"{shop}/done?purchaseId={purchase_id}")
+    assert sandbox.status(purchase_id)["State"] == 3
+
+
+def test_init_again_for_a_finished_purchase_calls_done(sandbox, shop, page):
+    purchase_id = sandbox.initialize()
+    sandbox.complete(purchase_id, "Fail")
+    page.goto(f"{shop}/checkout?purchaseId={purchase_id}&hooks=stay")
+    expect(frame(page).get_by_text("The payment failed.")).to_be_visible()
+    page.wait_for_function("window.doneCalls.length === 1")
+    timed_out = sandbox.initialize()
+    sandbox.admin("POST", f"Purchases/{timed_out}/Expire")
+    page.goto(f"{shop}/checkout?purchaseId={timed_out}&hooks=stay")
+    expect(frame(page).get_by_text("The checkout session timed out.")).to_be_visible()
+    page.wait_for_function("window.doneCalls.length === 1")
+    assert page.evaluate("window.doneCalls") == [timed_out]
 
 
 def test_update_items_refreshes_the_form(sandbox, shop, page):
@@ -259,8 +324,8 @@ options.beforeSubmit = function () {
   window.submitCalls += 1;
   return window.allowSubmit;
 };
-options.beforeCompleteHook = function (result, purchaseId, method) {
-  window.hookCalls.push(method);
+options.beforeCompleteHook = function (result, purchaseId) {
+  window.hookCalls.push(result.message.data.selectedPaymentMethod);
   result.continue();
 };
 """
@@ -292,7 +357,7 @@ ADDRESS_HOOK = """
 window.addressCalls = [];
 options.updateDeliveryAddressHook = function (result, customerInfo) {
   window.addressCalls.push(customerInfo);
-  if (customerInfo.DeliveryZip === "99999") {
+  if (customerInfo.ZipCode === "99999") {
     result.cancel("We do not deliver to 99999.");
   } else {
     result.continue();
@@ -328,8 +393,14 @@ def test_delivery_address_hook_cancel_keeps_the_purchase_open_and_continue_compl
     refusal = form.get_by_text("We do not deliver to 99999.")
     expect(refusal).to_be_visible()
     info = page.evaluate("window.addressCalls[window.addressCalls.length - 1]")
-    assert info["DeliveryZip"] == "99999" and info["DeliveryCity"] == "Lund"
-    assert info["InvoicingZip"]  # the whole address, not only the changed field
+    assert info == {  # the shape Avarda's modules read
+        "FirstName": "Rut",
+        "LastName": "Berg",
+        "Address": "Storgatan 2",
+        "ZipCode": "99999",
+        "City": "Lund",
+        "Country": "Sweden",
+    }
 
     button = form.get_by_role("button", name="Complete purchase")
     button.click()
@@ -341,12 +412,11 @@ def test_delivery_address_hook_cancel_keeps_the_purchase_open_and_continue_compl
     delivery_zip(page).fill("22222")
     button.click()  # the change (on leaving the field) reaches the hook before the submit
     page.wait_for_function("window.doneCalls.length === 1")
-    assert (
-        page.evaluate("window.addressCalls[window.addressCalls.length - 1]")["DeliveryZip"]
-        == "22222"
-    )
+    last = page.evaluate("window.addressCalls[window.addressCalls.length - 1]")
+    assert last["ZipCode"] == "22222"
     status = sandbox.status(purchase_id)
-    assert status["State"] == 2 and status["DeliveryZip"] == "22222"
+    assert status["State"] == 2 and status["UseDifferentDeliveryAddress"] is True
+    assert (status["DeliveryFirstName"], status["DeliveryZip"]) == ("Rut", "22222")
 
 
 def test_a_refused_address_changed_just_before_submitting_is_not_completed(sandbox, host, page):
@@ -372,11 +442,12 @@ def test_going_back_to_the_invoicing_address_asks_the_delivery_hook_again(sandbo
     form.get_by_label("Deliver to a different address").uncheck()
     expect(refusal).to_be_hidden()
     info = page.evaluate("window.addressCalls[window.addressCalls.length - 1]")
-    assert info["DeliveryZip"] == "" and info["InvoicingZip"]
+    assert (info["FirstName"], info["ZipCode"]) == ("Anna", "11122")  # the invoicing address
     form.get_by_role("button", name="Complete purchase").click()
     page.wait_for_function("window.doneCalls.length === 1")
     status = sandbox.status(purchase_id)
-    assert status["State"] == 2 and status["DeliveryZip"] is None
+    assert status["State"] == 2 and status["UseDifferentDeliveryAddress"] is False
+    assert status["DeliveryZip"] is None
 
 
 @pytest.mark.parametrize("replace", [True, False])
@@ -481,3 +552,59 @@ document.body.appendChild(advert);
     page.evaluate("window.held.cancel('Held by the shop.')")  # the form still awaits it
     expect(frame(page).get_by_text("Held by the shop.")).to_be_visible()
     assert sandbox.status(purchase_id)["State"] == 1
+
+
+AVARDAS_HOOK = """
+window.refuse = true;
+options.beforeCompleteHook = function (result, purchaseId) {
+    // Your implementation
+    window.seen = {purchaseId: purchaseId, message: result.message};
+    if (window.refuse) {
+        result.cancel();
+    } else {
+        result.continue();
+    }
+};
+"""
+
+
+def test_a_before_complete_hook_written_from_avardas_page_works_unchanged(sandbox, host, page):
+    purchase_id = sandbox.initialize()
+    host.open(page, purchase_id, AVARDAS_HOOK)
+    form = frame(page)
+    fill_delivery_address(page, "22100")
+    form.get_by_label("Direct payment", exact=True).check()
+    button = form.get_by_role("button", name="Complete purchase")
+    button.click()
+    default = "Order could not be confirmed. Please reload shopping cart."
+    expect(form.get_by_text(default)).to_be_visible()
+    assert page.evaluate("window.seen") == {
+        "purchaseId": purchase_id,
+        "message": {
+            "type": "question",
+            "question": "beforeCompleteHook",
+            "data": {
+                "externalId": purchase_id,
+                "selectedPaymentMethod": "DirectBank",  # Avarda's name for a bank payment
+                "deliveryZip": "22100",  # the separate delivery address
+                "deliveryCountry": "Sweden",
+            },
+        },
+    }
+    assert sandbox.status(purchase_id)["State"] == 1
+    page.evaluate("window.refuse = false")
+    button.click()
+    page.wait_for_url(re.compile("/Bank/"))
+    assert sandbox.status(purchase_id)["State"] == 9
+
+
+def test_a_hook_that_throws_cancels_with_the_default_message(sandbox, host, page):
+    purchase_id = sandbox.initialize()
+    js = "options.beforeCompleteHook = function () { throw new Error('bug in the shop'); };"
+    host.open(page, purchase_id, js)
+    complete_in_form(page)
+    expect(
+        frame(page).get_by_text("Order could not be confirmed. Please reload shopping cart.")
+    ).to_be_visible()
+    assert sandbox.status(purchase_id)["State"] == 1
+    assert page.evaluate("window.doneCalls") == []

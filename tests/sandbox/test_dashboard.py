@@ -99,3 +99,24 @@ def test_merchant_settings_form(sandbox):
         bad = browser.post(url, data=form | {"retry_schedule_ms": "soon"}, timeout=5)
         assert "Retry schedule" in bad.text
         assert sandbox.settings()["retry_schedule_ms"] == [0, 10]
+
+
+def test_purchase_page_shows_the_commerce_amounts_and_calls(sandbox):
+    purchase_id = sandbox.initialize("250.00")
+    sandbox.complete(purchase_id, "Card", DeliveryZip="22100", DeliveryCity="Lund")
+    body = {"ExternalId": purchase_id, "OrderReference": "260501-ABCD", "TrackingCode": "JJD01"}
+    response = sandbox.api("Commerce/PurchaseOrder", body | {"Items": [{"Amount": "100.00"}]})
+    assert response.status_code == 200, response.text
+    with login(sandbox) as browser:
+        page = browser.get(f"{sandbox.base}/Sandbox/purchases/{purchase_id}", timeout=5).text
+    for text in (
+        "Authorized: 250.00",
+        "Delivered: 100.00",
+        "Remaining: 150.00",
+        "Deliverable now: 150.00",
+        "Refundable: 100.00",
+        "260501-ABCD",
+        "JJD01",
+        "22100 Lund",
+    ):
+        assert text in page, text

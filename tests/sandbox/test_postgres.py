@@ -31,7 +31,7 @@ def test_api_completion_and_concurrent_delivery_on_postgres(pg_sandbox, receiver
         ids.append(purchase_id)
     commerce = sandbox.api(
         "Commerce/PurchaseOrder",
-        {"ExternalId": ids[0], "TranId": "t", "Items": [{"Amount": "9.90"}]},
+        {"ExternalId": ids[0], "OrderReference": "o-1", "Items": [{"Amount": "9.90"}]},
     )
     assert commerce.status_code == 200
     queue = sandbox.api("GetPaymentStatusQueue", {"PurchaseId": ids[0]}).json()
@@ -66,7 +66,10 @@ def test_values_longer_than_their_columns_are_400_not_500_on_postgres(pg_sandbox
         "username": "u" * 200,
         "password": "***",
     }
-    purchase_id = sandbox.initialize(Mail="m" * 48 + "@example.com", Phone="1" * 15)
-    assert sandbox.status(purchase_id)["Phone"] == "1" * 15
+    spaced = ("1" + " " * 6) * 14 + "1"  # 15 digits in 99 characters
+    purchase_id = sandbox.initialize(
+        Mail="m" * 48 + "@example.com", Phone=spaced, Description="d" * 4000
+    )
+    assert sandbox.status(purchase_id)["Phone"] == spaced
     response = sandbox.api("InitializePayment", cart() | {"Phone": "1" * 16})
     assert response.status_code == 400
