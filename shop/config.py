@@ -45,6 +45,7 @@ KEYS = (
     "ADMIN_EMAIL",
     "ADMIN_PASSWORD",
     "RECONCILE_MIN_AGE",
+    "UNDELIVERED_ALERT_DAYS",
     "SHOP_ENV",
     "SHOP_PORT",
     "SANDBOX_PORT",
@@ -61,6 +62,7 @@ KEYS = (
 
 TIMEOUTS = ("AVARDA_TIMEOUT", "AVARDA_STATUS_TIMEOUT", "MAIL_TIMEOUT")
 FLOATS = (*TIMEOUTS, "RECONCILE_MIN_AGE")
+DAYS = ("UNDELIVERED_ALERT_DAYS",)
 #: Longer than any sensible timeout or age, and far below what sockets and datetimes
 #: can represent (about 9e9 seconds), so no setting can overflow either.
 MAX_SECONDS = 366 * 24 * 3600.0
@@ -94,6 +96,8 @@ def defaults(instance_path: str, shop_port: str = "5000", sandbox_port: str = "5
         "ADMIN_EMAIL": "",
         "ADMIN_PASSWORD": "",
         "RECONCILE_MIN_AGE": 120.0,
+        # The back office lists paid orders not delivered in full after this many days.
+        "UNDELIVERED_ALERT_DAYS": 3.0,
         "MAIL_TRANSPORT": "file",
         "MAIL_DIR": str(Path(instance_path) / "mail"),
         "MAIL_SERVER": "",
@@ -159,6 +163,13 @@ def build_config(instance_path: str, test_config: Mapping[str, Any] | None) -> d
             raise ConfigError(f"{key} must be more than 0 seconds")
         if config[key] < 0:
             raise ConfigError(f"{key} must not be negative")
+    for key in DAYS:
+        try:
+            config[key] = float(config[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a number of days") from None
+        if not (math.isfinite(config[key]) and 0 <= config[key] <= 3650):
+            raise ConfigError(f"{key} must be a number of days from 0 to 3650")
     for key in ("AVARDA_BASE_URL", "SHOP_PUBLIC_URL"):
         value = str(config[key]).rstrip("/")
         if not value.startswith(("http://", "https://")):

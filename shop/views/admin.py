@@ -1,25 +1,42 @@
-"""The shop's back office: orders with both notification paths, the outbox, stock.
+"""The shop's back office, for support staff: orders (search, filters, needs attention),
+one order with everything that happened to it, the outbox, stock.
 
-Read-only apart from logging in and out. Every page needs a logged-in ``AdminUser``
-(Flask-Login); the demo admin is seeded from ``ADMIN_EMAIL``/``ADMIN_PASSWORD``.
+Every page needs a logged-in ``AdminUser`` (Flask-Login); the demo admin is seeded from
+``ADMIN_EMAIL``/``ADMIN_PASSWORD``, others come from ``flask create-admin``. The views
+parse the request and render; what they read comes from ``shop.orders.backoffice``.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
+from datetime import timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
 from shop.extensions import db
-from shop.models import AdminUser, Order, OrderEvent, OutboxEmail, Product
+from shop.models import AdminUser, ConfirmPath, Order, OrderState, OutboxEmail, Product, utcnow
+from shop.orders.backoffice import AttentionRules, OrderFilters, list_orders, order_detail
 from shop.views.forms import LoginForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+E = TypeVar("E", bound=enum.Enum)
 
 ORDERS_PER_PAGE = 100
 
@@ -34,13 +51,13 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
             return target
-    return url_for("admin.orders")
+    return url_for("admin.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
-        return redirect(url_for("admin.orders"))
+        return redirect(url_for("admin.index"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -69,47 +86,86 @@ def logout() -> Response:
     return redirect(url_for("catalog.index"), 303)
 
 
+def attention_rules() -> AttentionRules:
+    """The "needs attention" clock and ages, from the settings."""
+    config = current_app.config
+    return AttentionRules(
+        now=utcnow(),
+        pending_age=timedelta(seconds=float(config["RECONCILE_MIN_AGE"])),
+        undelivered_age=timedelta(days=float(config["UNDELIVERED_ALERT_DAYS"])),
+    )
+
+
+def _choice(name: str, enum_type: type[E]) -> E | None:
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    try:
+        return enum_type(value)
+    except ValueError:
+        allowed = ", ".join(e.value for e in enum_type)
+        abort(400, f"Unknown {name} {value[:40]!r}: use one of {allowed}.")
+
+
+def _filters() -> OrderFilters:
+    """The list's filters from the query string; 400 with the reason for a bad value."""
+    page_text = request.args.get("page", "1")
+    if not page_text.isdigit() or not 1 <= int(page_text) <= 1_000_000:
+        abort(400, "page must be a whole number from 1.")
+    return OrderFilters(
+        q=request.args.get("q", ""),
+        state=_choice("state", OrderState),
+        confirmed_by=_choice("confirmed_by", ConfirmPath),
+        attention=request.args.get("view") == "attention",
+        page=int(page_text),
+    )
+
+
 @bp.get("/")
 @login_required
+def index() -> Response:
+    """``/admin/`` leads to the orders list, keeping any filters."""
+    return redirect(url_for("admin.orders", **request.args.to_dict()))
+
+
+def _orders_url(filters: OrderFilters, **changes: object) -> str:
+    """The list's URL with ``filters`` changed by ``changes`` (None drops a filter);
+    a new state or view starts again at page 1."""
+    args: dict[str, object] = {
+        "q": filters.q.strip(),
+        "state": filters.state.value if filters.state else None,
+        "confirmed_by": filters.confirmed_by.value if filters.confirmed_by else None,
+        "view": "attention" if filters.attention else None,
+        "page": filters.page if filters.page > 1 else None,
+    }
+    if "state" in changes or "view" in changes:
+        args["page"] = None
+    args.update(changes)
+    return url_for("admin.orders", **{k: v for k, v in args.items() if v})
+
+
+@bp.get("/orders")
+@login_required
 def orders() -> str:
-    state = request.args.get("state") or None
-    query = (
-        sa.select(Order, sa.func.count(OrderEvent.id))
-        .outerjoin(OrderEvent, OrderEvent.order_id == Order.id)
-        .group_by(Order.id)
-        .order_by(Order.created_at.desc(), Order.id.desc())
-        .limit(ORDERS_PER_PAGE)
+    filters = _filters()
+    listing = list_orders(db.session(), filters, attention_rules())
+    return render_template(
+        "admin/orders.html",
+        listing=listing,
+        filters=filters,
+        states=list(OrderState),
+        paths=list(ConfirmPath),
+        link=functools.partial(_orders_url, filters),
     )
-    if state in ("pending", "paid", "on_hold", "failed"):
-        query = query.where(Order.state == state)
-    else:
-        state = None
-    rows = db.session.execute(query).all()
-    counts = dict(
-        db.session.execute(sa.select(Order.state, sa.func.count()).group_by(Order.state)).all()
-    )
-    return render_template("admin/orders.html", rows=rows, state=state, counts=counts)
 
 
 @bp.get("/orders/<number>")
 @login_required
 def order(number: str) -> str:
-    item = db.session.scalar(
-        sa.select(Order)
-        .where(Order.number == number[:32])
-        .options(selectinload(Order.lines), selectinload(Order.events))
-    )
-    if item is None:
-        abort(404)
-    emails = db.session.scalars(
-        sa.select(OutboxEmail).where(OutboxEmail.order_id == item.id).order_by(OutboxEmail.id)
-    ).all()
-    first_by_path: dict[str, int] = {}
-    for event in item.events:
-        first_by_path.setdefault(event.path, event.id)
-    return render_template(
-        "admin/order.html", order=item, emails=emails, first_by_path=first_by_path
-    )
+    detail = order_detail(db.session(), number, attention_rules())
+    if detail is None:
+        abort(404, f"No order has the number {number[:40]}.")
+    return render_template("admin/order.html", detail=detail, order=detail.order)
 
 
 @bp.get("/outbox")

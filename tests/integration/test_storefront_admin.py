@@ -12,7 +12,13 @@ from shop.extensions import db
 from shop.models import Order, OrderEvent, OrderLine, OutboxEmail, Product
 from tests.integration.storefront_helpers import Storefront, dispose, make_shop, text
 
-ADMIN_PAGES = ["/admin/", "/admin/outbox", "/admin/products", "/admin/orders/260101-ABCDEF"]
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/orders",
+    "/admin/outbox",
+    "/admin/products",
+    "/admin/orders/260101-ABCDEF",
+]
 
 
 @pytest.fixture
@@ -110,7 +116,10 @@ def test_login_logout_and_the_admin_pages(shop):
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/outbox"
 
-    orders = text(shop.client.get("/admin/"))
+    response = shop.client.get("/admin/?state=paid")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/orders?state=paid"
+    orders = text(shop.client.get("/admin/orders"))
     assert "260101-ABCDEF" in orders
     assert "Paid" in orders and "callback" in orders
     assert "2026-01-01 12:03:07 UTC" in orders
@@ -130,9 +139,9 @@ def test_login_logout_and_the_admin_pages(shop):
     products = text(shop.client.get("/admin/products"))
     assert "MUG-01" in products and "149,00 kr" in products and "25 %" in products
 
-    paid_only = text(shop.client.get("/admin/?state=paid"))
+    paid_only = text(shop.client.get("/admin/orders?state=paid"))
     assert "260101-ABCDEF" in paid_only
-    assert "260101-ABCDEF" not in text(shop.client.get("/admin/?state=failed"))
+    assert "260101-ABCDEF" not in text(shop.client.get("/admin/orders?state=failed"))
 
     response = shop.auth.logout()
     assert response.status_code == 303
@@ -149,7 +158,7 @@ def test_login_never_redirects_off_site(shop, target):
 def test_logout_needs_a_post(shop):
     shop.auth.login()
     assert shop.client.get("/admin/logout").status_code == 405
-    assert shop.client.get("/admin/").status_code == 200
+    assert shop.client.get("/admin/orders").status_code == 200
     response = shop.client.get("/admin/login")
     assert response.status_code == 302  # already signed in
     assert response.headers["Location"] == "/admin/"
