@@ -4,6 +4,10 @@ It speaks the server API under ``/CheckOut2/CheckOut2Api``, serves ``CheckOutCli
 and the checkout form, fires the server-side callback from its own worker
 (:mod:`sandbox.delivery`), and has a dashboard at ``/CheckOut2/Sandbox/``.
 It never imports the shop: the two meet over HTTP only.
+
+Every rule of Avarda's contract it follows, each sandbox choice it makes where Avarda is
+silent, and the test proving each: ``docs/sandbox-fidelity.md``. The request models are in
+:mod:`sandbox.wire`.
 """
 
 from __future__ import annotations

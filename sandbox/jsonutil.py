@@ -2,7 +2,8 @@
 
 The standard encoder cannot write a Decimal as a number (Flask's default writes a string),
 and converting to float would lose exactness. Incoming JSON numbers with a fraction are
-parsed as Decimal for the same reason.
+parsed as Decimal for the same reason; a float is refused on the way out (a bug: money
+never goes through a float here).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ def dumps(obj: Any) -> str:
         if not obj.is_finite():
             raise ValueError("cannot encode a non-finite Decimal")
         return f"{obj:f}"
-    if isinstance(obj, float):
-        return json.dumps(obj)
     if isinstance(obj, datetime | date):
         return json.dumps(obj.isoformat())
     if isinstance(obj, Mapping):

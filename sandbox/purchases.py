@@ -262,13 +262,26 @@ def _finish(purchase: Purchase, note: str) -> None:
         delivery.create_deliveries(purchase, merchant, now)
 
 
+def _editable(purchase: Purchase, column: str) -> bool:
+    """InitializePayment's ``Is*Editable`` flags: what the customer may change."""
+    if column in {"mail", "phone"}:
+        return purchase.is_phone_and_mail_editable
+    if column.startswith("invoicing_"):
+        return purchase.is_invoicing_editable
+    return purchase.is_delivery_editable
+
+
 def _apply_customer(purchase: Purchase, customer: wire.Customer) -> None:
     """What the customer typed, then the demo customer where nothing is known.
 
-    ``UseDifferentDeliveryAddress`` false drops the delivery address; when the flag is
-    not sent, any delivery field given decides (the admin API's shorthand).
+    Fields the shop made read-only (``IsPhoneAndMailEditable``, ``IsInvoicingEditable``,
+    ``IsDeliveryEditable`` false) keep InitializePayment's values. ``UseDifferentDeliveryAddress``
+    false drops the delivery address; when the flag is not sent, any delivery field given
+    decides (the admin API's shorthand).
     """
-    given = customer.given()
+    given = {
+        column: value for column, value in customer.given().items() if _editable(purchase, column)
+    }
     separate = given.pop("use_different_delivery_address", None)
     for column, value in given.items():
         setattr(purchase, column, value)

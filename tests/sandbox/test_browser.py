@@ -608,3 +608,38 @@ def test_a_hook_that_throws_cancels_with_the_default_message(sandbox, host, page
     ).to_be_visible()
     assert sandbox.status(purchase_id)["State"] == 1
     assert page.evaluate("window.doneCalls") == []
+
+
+def test_init_requires_div_id_purchase_id_and_done(sandbox, host, page):
+    purchase_id = sandbox.initialize()
+    host.open(page, purchase_id, "window.ready = true;")
+    expect(frame(page).get_by_role("button", name="Complete purchase")).to_be_visible()
+    missing = page.evaluate(
+        """() => ["divId", "purchaseId", "done"].map(function (key) {
+            var options = {divId: "avarda", purchaseId: "x", done: function () {}};
+            delete options[key];
+            try { AvardaCheckOutClient.init(options); return null; }
+            catch (error) { return error.message; }
+        })"""
+    )
+    assert missing == [
+        "AvardaCheckOutClient: options.divId is required",
+        "AvardaCheckOutClient: options.purchaseId is required",
+        "AvardaCheckOutClient: options.done must be a function",
+    ]
+
+
+def test_read_only_fields_follow_the_is_editable_flags(sandbox, host, page):
+    purchase_id = sandbox.initialize(
+        IsPhoneAndMailEditable=False,
+        IsDeliveryEditable="false",
+        UseDifferentDeliveryAddress="true",
+        DeliveryZip="22100",
+    )
+    host.open(page, purchase_id)
+    form = frame(page)
+    expect(form.get_by_label("E-mail")).not_to_be_editable()
+    expect(form.get_by_label("Deliver to a different address")).to_be_disabled()
+    expect(delivery_zip(page)).to_have_value("22100")
+    expect(delivery_zip(page)).not_to_be_editable()
+    expect(form.locator("#invoicing-fields").get_by_label("Postal code")).to_be_editable()

@@ -192,6 +192,13 @@ def test_unknown_fields_are_ignored_at_every_level(sandbox):
     assert response.status_code == 200, response.text
 
 
+def test_field_names_are_pascal_case_exactly(sandbox):
+    camel = {"price": "10.00", "items": [{"amount": "10.00"}]}
+    assert errors_of(initialize(sandbox, camel)) == ["Price is required.", "Items is required."]
+    lower_item = {"Price": "10.00", "Items": [{"amount": "10.00"}]}
+    assert errors_of(initialize(sandbox, lower_item)) == ["Items[0].Amount is required."]
+
+
 def test_price_and_items_are_required(sandbox):
     assert errors_of(initialize(sandbox, {})) == ["Price is required.", "Items is required."]
     assert errors_of(initialize(sandbox, {"Price": None, "Items": None})) == [
@@ -298,3 +305,26 @@ def test_a_delivery_address_without_the_flag_is_dropped(sandbox):
     sandbox.complete(purchase_id, UseDifferentDeliveryAddress=False, DeliveryZip="22100")
     status = sandbox.status(purchase_id)
     assert status["UseDifferentDeliveryAddress"] is False and status["DeliveryZip"] is None
+
+
+def test_fields_the_shop_made_read_only_keep_its_values(sandbox):
+    body = MAGENTO_INITIALIZE | {
+        "Mail": "shop@example.com",
+        "IsPhoneAndMailEditable": "false",
+        "IsInvoicingEditable": False,
+    }
+    purchase_id = initialize(sandbox, body).json()
+    sandbox.complete(
+        purchase_id,
+        Mail="typed@example.com",
+        InvoicingCity="Malmö",
+        UseDifferentDeliveryAddress=False,  # IsDeliveryEditable "false": the shop's address
+        DeliveryCity="Umeå",
+    )
+    status = sandbox.status(purchase_id)
+    assert (status["State"], status["Mail"], status["InvoicingCity"]) == (
+        2,
+        "shop@example.com",
+        "Stockholm",
+    )
+    assert status["UseDifferentDeliveryAddress"] is True and status["DeliveryCity"] == "Lund"
