@@ -407,6 +407,35 @@ class CommerceActionLine(db.Model):
     __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
 
 
+class CallbackLog(db.Model):
+    """One inbound server callback (``POST /avarda/purchase-completed``), rejected ones
+    included: when, from where, whether it authenticated, for which purchase, what the
+    shop answered and how fast. Never the ``Authorization`` header's value or the body.
+
+    ``auth`` is "ok", "missing" (no header) or "refused" (a header that did not
+    authenticate); ``auth_scheme`` the header's first word (``Basic``, ``Bearer``), cut
+    short. ``purchase_id`` is known only once the body was accepted.
+    """
+
+    __tablename__ = "callback_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
+    auth: Mapped[str] = mapped_column(sa.String(16))
+    auth_scheme: Mapped[str | None] = mapped_column(sa.String(16))
+    purchase_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    status: Mapped[int] = mapped_column(sa.Integer)
+    outcome: Mapped[str] = mapped_column(sa.String(32), index=True)
+    latency_ms: Mapped[int] = mapped_column(sa.Integer)
+
+    __table_args__ = (
+        sa.CheckConstraint("auth IN ('ok', 'missing', 'refused')", name="auth_valid"),
+        sa.CheckConstraint("status >= 100 AND status <= 599", name="status_valid"),
+        sa.CheckConstraint("latency_ms >= 0", name="latency_not_negative"),
+    )
+
+
 class AdminUser(UserMixin, db.Model):
     __tablename__ = "admin_user"
 

@@ -32,6 +32,7 @@ from werkzeug.wrappers import Response
 from shop.extensions import db
 from shop.models import AdminUser, ConfirmPath, Order, OrderState, OutboxEmail, Product, utcnow
 from shop.orders.backoffice import AttentionRules, OrderFilters, list_orders, order_detail
+from shop.orders.callback_log import CallbackFilters, ResultGroup, list_callbacks
 from shop.views.forms import LoginForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -166,6 +167,45 @@ def order(number: str) -> str:
     if detail is None:
         abort(404, f"No order has the number {number[:40]}.")
     return render_template("admin/order.html", detail=detail, order=detail.order)
+
+
+@bp.get("/notifications")
+@login_required
+def notifications() -> str:
+    """The notification log: every inbound server callback, rejected ones included."""
+    page_text = request.args.get("page", "1")
+    if not page_text.isdigit() or not 1 <= int(page_text) <= 1_000_000:
+        abort(400, "page must be a whole number from 1.")
+    outcome = request.args.get("outcome", "")
+    if len(outcome) > 32:
+        abort(400, "outcome is at most 32 characters.")
+    filters = CallbackFilters(
+        outcome=outcome,
+        result=_choice("result", ResultGroup),
+        purchase_id=request.args.get("purchase_id", "")[:64],
+        page=int(page_text),
+    )
+    listing = list_callbacks(db.session(), filters)
+
+    def link(**changes: object) -> str:
+        args: dict[str, object] = {
+            "outcome": filters.outcome,
+            "result": filters.result.value if filters.result else None,
+            "purchase_id": filters.purchase_id,
+            "page": filters.page if filters.page > 1 else None,
+        }
+        if "page" not in changes:
+            args["page"] = None
+        args.update(changes)
+        return url_for("admin.notifications", **{k: v for k, v in args.items() if v})
+
+    return render_template(
+        "admin/notifications.html",
+        listing=listing,
+        filters=filters,
+        groups=list(ResultGroup),
+        link=link,
+    )
 
 
 @bp.get("/outbox")

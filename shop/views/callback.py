@@ -12,11 +12,18 @@ read the body, and then runs the confirm step:
 - 503 with ``Retry-After`` when Avarda's status cannot be fetched, does not say
   Completed yet, the database is busy, or the confirm step fails in any other way
   (logged; Avarda retries). Never a 500.
+
+Every request, rejected ones included, is then recorded in the notification log
+(``shop.orders.callback_log``): time, source address, authentication result (never the
+header's value), purchase id, status, outcome and latency.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -30,9 +37,12 @@ from shop.avarda.callback import (
     CallbackCredentials,
     CallbackRejected,
     PayloadTooLarge,
+    Unauthorized,
     accept_purchase_completed,
 )
 from shop.extensions import db
+from shop.models import utcnow
+from shop.orders.callback_log import AuthResult, CallbackRecord, auth_scheme, record_callback
 from shop.orders.confirm import ConfirmOutcome, confirm_purchase
 
 log = logging.getLogger(__name__)
@@ -74,8 +84,47 @@ def _answer(status: int, error: str | None = None, **fields: Any) -> Response:
     return response
 
 
+@dataclass
+class _Seen:
+    """What the notification log needs to know about one request."""
+
+    auth: AuthResult = AuthResult.OK
+    purchase_id: str | None = None
+    outcome: str = "error"
+
+
 @bp.post("/avarda/purchase-completed")
 def purchase_completed() -> Response:
+    received, started = utcnow(), time.perf_counter()
+    seen = _Seen()
+    response = _handle(seen)
+    _log(received, started, seen, response.status_code)
+    return response
+
+
+def _log(received: datetime, started: float, seen: _Seen, status: int) -> None:
+    """Record the request in the notification log; a failure here is logged and never
+    changes the answer (Avarda must not retry a callback because the log is busy)."""
+    try:
+        record_callback(
+            db.session(),
+            CallbackRecord(
+                received_at=received,
+                remote_addr=request.remote_addr,
+                auth=seen.auth,
+                auth_scheme=auth_scheme(request.headers.get("Authorization")),
+                purchase_id=seen.purchase_id,
+                status=status,
+                outcome=seen.outcome,
+                latency_ms=round((time.perf_counter() - started) * 1000),
+            ),
+        )
+    except Exception:
+        log.exception("callback: could not record it in the notification log")
+        db.session.rollback()
+
+
+def _handle(seen: _Seen) -> Response:
     try:
         purchase_id = accept_purchase_completed(
             authorization=request.headers.get("Authorization"),
@@ -86,22 +135,30 @@ def purchase_completed() -> Response:
             max_bytes=int(current_app.config["CALLBACK_MAX_BODY"]),
         )
     except CallbackRejected as exc:
+        if isinstance(exc, Unauthorized):
+            has_header = bool(request.headers.get("Authorization"))
+            seen.auth = AuthResult.REFUSED if has_header else AuthResult.MISSING
+        seen.outcome = exc.error
         return _answer(exc.status, exc.error, message=exc.message)
+    seen.purchase_id = purchase_id
 
     try:
         result = confirm_purchase(purchase_id, "callback")
     except SQLAlchemyError:
         log.exception("callback for %s: database error; Avarda will retry", purchase_id)
         db.session.rollback()
+        seen.outcome = "busy"
         return _answer(503, "busy", message="Try again later.", purchaseId=purchase_id)
     except Exception:
         # A bug or a broken setting: answered "try again" so the notification is not
         # lost, and logged (without the request's headers) so someone fixes it.
         log.exception("callback for %s: confirm step failed; Avarda will retry", purchase_id)
         db.session.rollback()
+        seen.outcome = "error"
         return _answer(503, "error", message="Try again later.", purchaseId=purchase_id)
 
     outcome = result.outcome
+    seen.outcome = outcome.value
     if outcome is ConfirmOutcome.UNKNOWN_PURCHASE:
         return _answer(404, "unknown_purchase", purchaseId=purchase_id)
     if result.is_done and result.order is not None:

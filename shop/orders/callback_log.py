@@ -1,0 +1,156 @@
+"""The notification log: every inbound server callback, rejected ones included.
+
+The callback view records one :class:`CallbackRecord` per request after it has decided
+its answer; the back office lists them (``/admin/notifications``). Framework-free: a
+SQLAlchemy ``Session`` and plain values. What is recorded is chosen so that the log
+can be shown to support staff: never the ``Authorization`` value or the body, only
+whether authentication succeeded and the header's scheme word.
+
+The log grows by one row per callback and is never pruned here (a shop with much
+traffic would delete old rows on a schedule).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from shop.models import CallbackLog
+from shop.orders.transactions import write_transaction
+
+PAGE_SIZE = 50
+_COLUMNS = CallbackLog.__table__.c
+
+
+class AuthResult(enum.StrEnum):
+    OK = "ok"
+    MISSING = "missing"  # no Authorization header at all
+    REFUSED = "refused"  # a header that did not authenticate
+
+
+class ResultGroup(enum.StrEnum):
+    """What the answer told Avarda, by status class."""
+
+    ACCEPTED = "accepted"  # 2xx: done, Avarda stops
+    REJECTED = "rejected"  # 4xx: the request was wrong (or the purchase unknown yet)
+    RETRY = "retry"  # 5xx: try again later
+
+
+@dataclass(frozen=True)
+class CallbackRecord:
+    received_at: datetime
+    remote_addr: str | None
+    auth: AuthResult
+    auth_scheme: str | None
+    purchase_id: str | None
+    status: int
+    outcome: str
+    latency_ms: int
+
+
+def auth_scheme(header: str | None) -> str | None:
+    """The first word of an ``Authorization`` header (``Basic``, ``Bearer``), printable
+    and cut to the column; never anything after it (the credentials)."""
+    if not header:
+        return None
+    word = header.strip().split(" ", 1)[0]
+    word = "".join(c for c in word if c.isprintable() and not c.isspace())
+    return word[: _COLUMNS.auth_scheme.type.length] or None
+
+
+def _fit(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.replace("\x00", "")
+    length = getattr(_COLUMNS[name].type, "length", None)
+    return value[:length] if length else value
+
+
+def record_callback(session: Session, record: CallbackRecord) -> None:
+    """Store one callback (texts cut to their columns)."""
+    with write_transaction(session):
+        session.add(
+            CallbackLog(
+                received_at=record.received_at,
+                remote_addr=_fit("remote_addr", record.remote_addr),
+                auth=record.auth.value,
+                auth_scheme=_fit("auth_scheme", record.auth_scheme),
+                purchase_id=_fit("purchase_id", record.purchase_id),
+                status=record.status,
+                outcome=_fit("outcome", record.outcome) or "",
+                latency_ms=max(0, record.latency_ms),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class CallbackFilters:
+    outcome: str = ""
+    result: ResultGroup | None = None
+    purchase_id: str = ""
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class CallbackPage:
+    rows: Sequence[CallbackLog]
+    total: int
+    page: int
+    pages: int
+    #: Every outcome recorded so far with its count, most frequent first (the filter).
+    outcomes: Sequence[tuple[str, int]]
+    groups: dict[str, int]
+
+
+def _group(result: ResultGroup) -> ColumnElement[bool]:
+    if result is ResultGroup.ACCEPTED:
+        return CallbackLog.status.between(200, 299)
+    if result is ResultGroup.REJECTED:
+        return CallbackLog.status.between(400, 499)
+    return CallbackLog.status >= 500
+
+
+def list_callbacks(
+    session: Session, filters: CallbackFilters, page_size: int = PAGE_SIZE
+) -> CallbackPage:
+    """Newest first, filtered by outcome word, result group and purchase id."""
+    where: list[ColumnElement[bool]] = []
+    if filters.outcome:
+        where.append(CallbackLog.outcome == filters.outcome)
+    if filters.result is not None:
+        where.append(_group(filters.result))
+    if filters.purchase_id:
+        where.append(CallbackLog.purchase_id == filters.purchase_id.strip().lower())
+    total = session.scalar(sa.select(sa.func.count(CallbackLog.id)).where(*where)) or 0
+    rows = session.scalars(
+        sa.select(CallbackLog)
+        .where(*where)
+        .order_by(CallbackLog.received_at.desc(), CallbackLog.id.desc())
+        .offset((filters.page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    outcomes = session.execute(
+        sa.select(CallbackLog.outcome, sa.func.count(CallbackLog.id))
+        .group_by(CallbackLog.outcome)
+        .order_by(sa.func.count(CallbackLog.id).desc(), CallbackLog.outcome)
+    ).all()
+    groups = {
+        group.value: session.scalar(sa.select(sa.func.count(CallbackLog.id)).where(_group(group)))
+        or 0
+        for group in ResultGroup
+    }
+    return CallbackPage(
+        rows=rows,
+        total=total,
+        page=filters.page,
+        pages=max(1, math.ceil(total / page_size)),
+        outcomes=[(o, n) for o, n in outcomes],
+        groups=groups,
+    )
