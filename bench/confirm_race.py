@@ -8,8 +8,13 @@ percentiles, the duplicate/first ratio, and the invariants that must hold whatev
 timing: exactly one paid transition and one e-mail per order.
 
     make bench                                  # SQLite
-    python -m bench.confirm_race --postgres URL # also PostgreSQL (a server where the user
-                                                # may create databases); prints the ratio
+    python -m bench.confirm_race --postgres     # also PostgreSQL: TEST_DATABASE_URL's
+                                                # server, or a throwaway one (as the tests)
+    python -m bench.confirm_race --postgres URL # also PostgreSQL, on a server where the
+                                                # user may create databases
+
+The processes are the test harness's :class:`~tests.harness.Stack`: the Procfile's own
+command lines, on free ports, in a temporary directory.
 
 Figures are printed, never asserted: the tests check behaviour, this measures speed.
 """
@@ -17,7 +22,9 @@ Figures are printed, never asserted: the tests check behaviour, this measures sp
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -28,7 +35,8 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from tests.e2e.stack import Stack
+from tests.harness import Stack, postgres_database
+from tests.harness.postgres import POSTGRES_MISSING, server_bindir, server_url, stop_server
 
 
 @dataclass
@@ -56,44 +64,27 @@ class Phase:
 
 def _create_orders(stack: Stack, n: int) -> list[str]:
     """N pending orders with Avarda purchases, made by the shop's own checkout service."""
-    from shop import create_app
+    from shop.extensions import db
     from shop.models import Product
     from shop.orders.checkout import begin_checkout
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": stack.env["DATABASE_URL"],
-            "AVARDA_BASE_URL": stack.env["AVARDA_BASE_URL"],
-            "AVARDA_SITE_CODE": stack.env["AVARDA_SITE_CODE"],
-            "AVARDA_SITE_PASSWORD": stack.env["AVARDA_SITE_PASSWORD"],
-            "SHOP_PUBLIC_URL": stack.shop_url,
-            "SECRET_KEY": "bench",
-        }
-    )
-    with app.app_context():
-        from shop.extensions import db
-
+    def create() -> list[str]:
         db.session.execute(sa.update(Product).values(stock=1_000_000))
         db.session.commit()
         product_id = db.session.scalar(sa.select(Product.id).order_by(Product.id))
-        purchase_ids = [begin_checkout([(product_id, 1)], None).purchase_id for _ in range(n)]
-        db.engine.dispose()
-    return purchase_ids
+        return [begin_checkout([(product_id, 1)], None).purchase_id for _ in range(n)]
+
+    return stack.query(create)
 
 
 def _complete(stack: Stack, purchase_ids: list[str]) -> None:
-    url = stack.sandbox_url + "/CheckOut2/Sandbox/Api/Purchases/{}/Complete"
-    with requests.Session() as s:
-        s.auth = stack.sandbox_admin
-        for pid in purchase_ids:
-            s.post(
-                url.format(pid), json={"PaymentMethod": "Invoice"}, timeout=10
-            ).raise_for_status()
+    for pid in purchase_ids:
+        stack.complete(pid, callback=False)
 
 
 def _fire(stack: Stack, jobs: list[tuple[str, str]], threads: int, name: str) -> Phase:
-    auth = (stack.env["CALLBACK_USERNAME"], stack.env["CALLBACK_PASSWORD"])
-    callback_url = stack.shop_url + "/avarda/purchase-completed"
+    auth = stack.callback_auth
+    callback_url = stack.callback_url
     done_url = stack.shop_url + "/checkout/done"
 
     def one(job: tuple[str, str]) -> tuple[float, int]:
@@ -138,12 +129,10 @@ def _invariants(url: str, purchase_ids: list[str]) -> str:
 
 def run(database_url: str | None, label: str, args: argparse.Namespace) -> list[Phase]:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        overrides = {"DATABASE_URL": database_url} if database_url else {}
-        stack = Stack.create(Path(tmp), **overrides)
-        stack.setup()
+        stack = Stack.create(Path(tmp), database_url)
         try:
-            stack.start("shop")
-            stack.start("sandbox")
+            stack.setup()
+            stack.start("shop", "sandbox")
             stack.merchant(callback_enabled=False)  # the benchmark is the only notifier
             purchase_ids = _create_orders(stack, args.orders)
             _complete(stack, purchase_ids)
@@ -157,10 +146,10 @@ def run(database_url: str | None, label: str, args: argparse.Namespace) -> list[
                           f"{label}: duplicates")  # fmt: skip
             print(first.line())
             print(dupes.line())
-            print(f"{label:<22} {_invariants(stack.env['DATABASE_URL'], purchase_ids)}")
+            print(f"{label:<22} {_invariants(stack.settings.database_url, purchase_ids)}")
             return [first, dupes]
         finally:
-            stack.stop_all()
+            stack.close()
 
 
 def main() -> None:
@@ -169,7 +158,13 @@ def main() -> None:
     parser.add_argument("--callbacks", type=int, default=5, help="callbacks per order")
     parser.add_argument("--done", type=int, default=2, help="done-page hits per order")
     parser.add_argument("--threads", type=int, default=16, help="requests in flight")
-    parser.add_argument("--postgres", metavar="URL", help="also run on a fresh PG database")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        nargs="?",
+        const="",
+        help="also run on a fresh PostgreSQL database (on URL's server, else as the tests do)",
+    )
     args = parser.parse_args()
     print(
         f"{args.orders} orders × ({args.callbacks} callbacks + {args.done} done hits), "
@@ -177,11 +172,14 @@ def main() -> None:
     )
     sqlite = run(None, "SQLite", args)
     print(f"duplicate/first median latency (SQLite): {sqlite[1].median / sqlite[0].median:.2f}")
-    if args.postgres:
-        from tests.support import postgres_database
-
-        with postgres_database(args.postgres) as url:
-            pg = run(url, "PostgreSQL", args)
+    if args.postgres is not None:
+        if not (args.postgres or os.environ.get("TEST_DATABASE_URL") or server_bindir()):
+            sys.exit(POSTGRES_MISSING)
+        try:
+            with postgres_database(args.postgres or server_url()) as url:
+                pg = run(url, "PostgreSQL", args)
+        finally:
+            stop_server()
         print(f"duplicate/first median latency (PostgreSQL): {pg[1].median / pg[0].median:.2f}")
         rate = lambda ph: len(ph.latencies) / ph.seconds  # noqa: E731
         print(f"PostgreSQL/SQLite throughput, first storm: {rate(pg[0]) / rate(sqlite[0]):.2f}")

@@ -1,35 +1,47 @@
-"""Fixtures shared by every suite. Suite-specific fixtures live in each folder's conftest."""
+"""Fixtures shared by every suite; each folder's conftest adds its own.
+
+Helpers live in :mod:`tests.harness`; test modules import from there, never from here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
 
 import pytest
 
-from tests.support import (
+from tests.harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
     CHROMIUM_MISSING,
+    Stack,
+    StackPool,
     chromium_available,
     serve_wsgi,
     skip_or_fail,
 )
+from tests.harness.postgres import stop_server
+
+
+@pytest.fixture(scope="session")
+def stacks(tmp_path_factory) -> Iterator[StackPool]:
+    """The session's running stacks (:class:`~tests.harness.StackPool`), stopped at its end."""
+    pool = StackPool(tmp_path_factory.mktemp("stacks"))
+    yield pool
+    pool.close()
 
 
 @pytest.fixture
 def live_server() -> Iterator[Callable[..., str]]:
-    """``live_server(app) -> base URL``: serve an app on a real socket for this test."""
-    stack = []
+    """``live_server(app) -> base URL``: serve an app a test builds (a callback receiver,
+    a sandbox with its own config) on a real socket, in a thread, for this test."""
+    with ExitStack() as servers:
 
-    def start(app, host: str = "127.0.0.1") -> str:
-        cm = serve_wsgi(app, host)
-        url = cm.__enter__()
-        stack.append(cm)
-        return url
+        def start(app: Any, host: str = "127.0.0.1") -> str:
+            return servers.enter_context(serve_wsgi(app, host))
 
-    yield start
-    for cm in reversed(stack):
-        cm.__exit__(None, None, None)
+        yield start
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +65,19 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """A failing test that used a stack gets the processes' logs in its report."""
+    report = yield
+    if report.failed:
+        funcargs = getattr(item, "funcargs", {})
+        stacks = {id(v): v for v in funcargs.values() if isinstance(v, Stack)}
+        for stack in stacks.values():
+            report.sections.append((f"stack logs ({call.when})", stack.logs()))
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    stop_server()  # the throwaway PostgreSQL, if one was started

@@ -21,7 +21,7 @@ from dotenv import dotenv_values
 from playwright.sync_api import expect, sync_playwright
 
 from tests.e2e.shopper import Shopper
-from tests.support import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, ROOT, chromium_available
+from tests.harness import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, ROOT, chromium_available
 
 DONE_DELAY = 30
 

@@ -14,15 +14,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.shopper import Shopper
-from tests.e2e.stack import Stack
-from tests.support import wait_until
+from tests.harness import Stack, wait_until
 
 pytestmark = pytest.mark.browser
 
 
 def wait_for_state(stack: Stack, token: str, state: str, timeout: float = 30) -> dict:
     def reached() -> dict | None:
-        status = stack.order_status(token)
+        status = stack.status(token)
         assert not (state != "paid" and status["state"] == "paid"), status
         return status if status["state"] == state else None
 
@@ -39,7 +38,7 @@ def test_happy_path_ends_on_payment_confirmed(merchant: Stack, shopper: Shopper,
         shopper.approve_external_step()
     shopper.expect_confirmed()
 
-    status = merchant.order_status(token)
+    status = merchant.status(token)
     assert status["state"] == "paid"
     assert status["confirmed_by"] in {"browser", "callback"}
     purchase = merchant.purchase(status["purchase_id"])
@@ -77,7 +76,7 @@ def test_browser_closed_on_the_3ds_page_gives_no_paid_order(merchant: Stack, sho
     token = shopper.go_to_checkout()
     shopper.complete_purchase("Card")
     expect(shopper.page.get_by_role("button", name="Approve")).to_be_visible()
-    purchase_id = merchant.order_status(token)["purchase_id"]
+    purchase_id = merchant.status(token)["purchase_id"]
     assert merchant.purchase(purchase_id)["State"] == 6
     shopper.page.context.close()
 
@@ -89,7 +88,7 @@ def test_shop_down_when_the_callback_first_fires(merchant: Stack, shopper: Shopp
     merchant.merchant(never_call_done=True)
     shopper.fill_cart()
     token = shopper.go_to_checkout()
-    purchase_id = merchant.order_status(token)["purchase_id"]
+    purchase_id = merchant.status(token)["purchase_id"]
     merchant.stop("shop")
     merchant.stop("sweeper")  # only the callback may confirm this order
     shopper.complete_purchase("Invoice")
@@ -117,14 +116,14 @@ def test_sandbox_and_worker_killed_after_completion_lose_no_callback(
     merchant.kill("delivery")
     shopper.fill_cart()
     token = shopper.go_to_checkout()
-    purchase_id = merchant.order_status(token)["purchase_id"]
+    purchase_id = merchant.status(token)["purchase_id"]
     shopper.complete_purchase("Invoice")
     wait_until(lambda: merchant.purchase(purchase_id)["State"] == 2, message="completed")
     shopper.page.context.close()
 
     merchant.kill("sandbox")  # kill -9: whatever was committed must survive
     merchant.start("sandbox")
-    assert merchant.order_status(token)["state"] == "pending"
+    assert merchant.status(token)["state"] == "pending"
     merchant.start("delivery")
 
     status = wait_for_state(merchant, token, "paid")
@@ -137,7 +136,7 @@ def test_callbacks_disabled_and_tab_closed_the_sweep_confirms(merchant: Stack, s
     merchant.merchant(callback_enabled=False, never_call_done=True)
     shopper.fill_cart()
     token = shopper.go_to_checkout()
-    purchase_id = merchant.order_status(token)["purchase_id"]
+    purchase_id = merchant.status(token)["purchase_id"]
     shopper.complete_purchase("Invoice")
     wait_until(lambda: merchant.purchase(purchase_id)["State"] == 2, message="completed")
     shopper.page.context.close()
@@ -147,25 +146,25 @@ def test_callbacks_disabled_and_tab_closed_the_sweep_confirms(merchant: Stack, s
     assert merchant.purchase(purchase_id)["deliveries"] == []
 
 
-def test_done_and_callback_at_the_same_moment_pay_once(merchant: Stack, shopper: Shopper, shop_db):
+def test_done_and_callback_at_the_same_moment_pay_once(merchant: Stack, shopper: Shopper):
     merchant.merchant(callback_copies=3)
     shopper.fill_cart()
     token = shopper.go_to_checkout()
-    before = shop_db.stock_of_order_products(token)
+    before = merchant.order_stock(token)
     shopper.complete_purchase("Invoice")
     shopper.expect_confirmed()
-    purchase_id = merchant.order_status(token)["purchase_id"]
+    purchase_id = merchant.status(token)["purchase_id"]
 
     def all_delivered() -> bool:
         deliveries = merchant.purchase(purchase_id)["deliveries"]
         return len(deliveries) == 3 and all(d["status"] == "delivered" for d in deliveries)
 
     wait_until(all_delivered, timeout=20, message="three callbacks delivered")
-    facts = shop_db.order_facts(token)
+    facts = merchant.facts(token)
     assert facts["paid_transitions"] == 1
     assert facts["emails"] == 1
     assert facts["notifications"] >= 4  # three callbacks and the browser, each recorded
-    after = shop_db.stock_of_order_products(token)
+    after = merchant.order_stock(token)
     assert {sku: before[sku] - after[sku] for sku in before} == facts["quantities"]
 
     # The mailer process sends the one confirmation (demo transport: .eml files).
@@ -174,7 +173,7 @@ def test_done_and_callback_at_the_same_moment_pay_once(merchant: Stack, shopper:
     def mails() -> list[Path]:
         return [
             p
-            for p in (merchant.workdir / "mail").glob("*.eml")
+            for p in merchant.mail_dir.glob("*.eml")
             if number in message_from_bytes(p.read_bytes())["Subject"]
         ]
 

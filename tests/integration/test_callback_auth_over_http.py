@@ -11,7 +11,7 @@ import time
 
 import jwt
 
-JWT_SECRET = "a-long-random-secret-for-hs256-at-least-32-bytes"
+from tests.harness import JWT_SECRET
 
 
 def long_lived_token(secret: str = JWT_SECRET) -> str:
@@ -25,7 +25,6 @@ def long_lived_token(secret: str = JWT_SECRET) -> str:
 
 
 def test_a_static_bearer_jwt_from_avarda_is_accepted(stack):
-    stack.shop_app.config["CALLBACK_JWT_SECRET"] = JWT_SECRET
     stack.merchant(callback_authorization={"scheme": "Bearer", "token": long_lived_token()})
     session = stack.checkout()
     stack.complete(session.purchase_id)
@@ -39,7 +38,6 @@ def test_a_static_bearer_jwt_from_avarda_is_accepted(stack):
 
 
 def test_a_jwt_signed_with_another_key_is_refused_and_retried(stack):
-    stack.shop_app.config["CALLBACK_JWT_SECRET"] = JWT_SECRET
     forged = long_lived_token("another-secret-that-is-also-32-bytes-long!")
     stack.merchant(callback_authorization={"scheme": "Bearer", "token": forged})
     session = stack.checkout()

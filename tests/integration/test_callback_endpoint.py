@@ -13,30 +13,15 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import requests
-import sqlalchemy as sa
 
-from shop.extensions import db
-from shop.models import Order, OrderEvent, OutboxEmail, Product
+from tests.harness import CALLBACK_PATH as PATH
 
-PATH = "/avarda/purchase-completed"
 UNKNOWN = "f" * 32
-
-
-def snapshot(stack) -> tuple:
-    with stack.shop_app.app_context():
-        snap = (
-            db.session.execute(sa.select(Order.id, Order.state, Order.updated_at)).all(),
-            db.session.scalar(sa.select(sa.func.count(OrderEvent.id))),
-            db.session.scalar(sa.select(sa.func.count(OutboxEmail.id))),
-            db.session.execute(sa.select(Product.id, Product.stock)).all(),
-        )
-        db.session.remove()
-    return snap
 
 
 def test_non_ascii_header_bytes_are_401(stack):
     """A raw Authorization header with non-ASCII bytes (requests would refuse to send it)."""
-    before = snapshot(stack)
+    before = stack.snapshot()
     parts = urlsplit(stack.shop_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
     body = json.dumps({"purchaseId": UNKNOWN}).encode()
@@ -48,15 +33,14 @@ def test_non_ascii_header_bytes_are_401(stack):
     response = conn.getresponse()
     assert response.status == 401
     conn.close()
-    assert snapshot(stack) == before
+    assert stack.snapshot() == before
 
 
 def test_large_chunked_body_is_413(stack):
     """A body without Content-Length, sent in chunks, is still cut off at the limit."""
     purchase_id = stack.checkout().purchase_id
     stack.complete(purchase_id, callback=False)
-    before = snapshot(stack)
-    auth = (stack.credentials.callback_username, stack.credentials.callback_password)
+    before = stack.snapshot()
 
     def chunks() -> Iterator[bytes]:
         yield json.dumps({"purchaseId": purchase_id}).encode()[:-1]
@@ -68,8 +52,8 @@ def test_large_chunked_body_is_413(stack):
         stack.shop_url + PATH,
         data=chunks(),
         headers={"Content-Type": "application/json"},
-        auth=auth,
+        auth=stack.callback_auth,
         timeout=5,
     )
     assert response.status_code == 413, response.text
-    assert snapshot(stack) == before
+    assert stack.snapshot() == before

@@ -1,55 +1,18 @@
 """The same callback five times at once plus two done-page hits, against the shop under
-gunicorn with several worker processes: exactly one paid transition, one stock
-decrement, one e-mail. On SQLite (BEGIN IMMEDIATE) and PostgreSQL (FOR UPDATE)."""
+gunicorn with several worker processes (the Procfile's): exactly one paid transition, one
+stock decrement, one e-mail. On SQLite (BEGIN IMMEDIATE) and PostgreSQL (FOR UPDATE)."""
 
 from __future__ import annotations
 
-import os
 import threading
 
-import pytest
 import requests
 
-from shop import create_app as create_shop
-from shop import setup_database
-from shop.extensions import db as shop_db
-from tests.integration.conftest import Stack, shop_test_config
-from tests.support import free_port, gunicorn
+from tests.harness import BOTH_DATABASES
 
 
-@pytest.fixture
-def gunicorn_stack(shop_database_url, sandbox_url, credentials, run_delivery, tmp_path):
-    avarda = sandbox_url + "/CheckOut2"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    local = create_shop(shop_test_config(shop_database_url, avarda, credentials))
-    with local.app_context():
-        setup_database()
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if k in ("PATH", "HOME", "LANG", "TEST_DATABASE_URL")
-        },
-        **credentials.shop_settings(),
-        "DATABASE_URL": shop_database_url,
-        "AVARDA_BASE_URL": avarda,
-        "SHOP_PUBLIC_URL": url,
-        "SECRET_KEY": "gunicorn-test-secret",
-        "AVARDA_STATUS_TIMEOUT": "5",
-    }
-    server = gunicorn("wsgi:app", port, env, tmp_path / "shop.log", workers=4)
-    try:
-        yield Stack(local, url, sandbox_url, credentials, run_delivery)
-    finally:
-        server.stop()
-        with local.app_context():
-            shop_db.engine.dispose()
-
-
-@pytest.mark.parametrize("shop_database_url", ["sqlite", "postgresql"], indirect=True)
-def test_five_callbacks_and_two_browsers_at_once_pay_once(gunicorn_stack):
-    stack = gunicorn_stack
+@BOTH_DATABASES
+def test_five_callbacks_and_two_browsers_at_once_pay_once(stack):
     stack.merchant(callback_copies=5)
     before = stack.stock("LAMP-01")
     session = stack.checkout(("LAMP-01", 2))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-PG = pytest.mark.parametrize("shop_database_url", ["sqlite", "postgresql"], indirect=True)
+from tests.harness import BOTH_DATABASES
 
 
-@PG
+@BOTH_DATABASES
 @pytest.mark.parametrize(
     "method, label", [("Invoice", "Invoice"), ("Card", "Card"), ("DirectPayment", "Direct payment")]
 )
@@ -31,7 +31,7 @@ def test_full_purchase_with_each_method(stack, method, label):
     assert status["purchase_id"] == session.purchase_id and status["confirmed_at"]
 
 
-@PG
+@BOTH_DATABASES
 def test_callback_first_then_browser(stack):
     session = stack.checkout()
     stack.complete(session.purchase_id)
@@ -50,7 +50,7 @@ def test_callback_first_then_browser(stack):
     )
 
 
-@PG
+@BOTH_DATABASES
 def test_browser_first_then_callback(stack):
     before = stack.stock("TEE-01")
     session = stack.checkout(("TEE-01", 1))
@@ -90,7 +90,7 @@ def test_callback_only_when_the_browser_never_returns(stack):
     assert "your browser did not return to the shop" in stack.order_page(session.order_token)
 
 
-@PG
+@BOTH_DATABASES
 def test_neither_path_arrives_and_the_sweep_confirms(stack):
     session = stack.checkout()
     stack.complete(session.purchase_id, callback=False)
@@ -153,7 +153,7 @@ def test_unknown_purchase_is_404_and_retried(stack):
     response = requests.post(
         url,
         json=body,
-        auth=(stack.credentials.site_code, stack.credentials.site_password),
+        auth=stack.site_auth,
         timeout=5,
     )
     purchase_id = response.json()

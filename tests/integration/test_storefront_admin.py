@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +9,7 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import Order, OrderEvent, OrderLine, OutboxEmail, Product
-from tests.integration.storefront_helpers import Storefront, dispose, make_shop, text
+from tests.harness import in_app, text
 
 ADMIN_PAGES = [
     "/admin/",
@@ -19,13 +18,6 @@ ADMIN_PAGES = [
     "/admin/products",
     "/admin/orders/260101-ABCDEF",
 ]
-
-
-@pytest.fixture
-def shop(tmp_path) -> Iterator[Storefront]:
-    app = make_shop(tmp_path / "shop.db")
-    yield Storefront(app)
-    dispose(app)
 
 
 def paid_order() -> None:
@@ -90,75 +82,75 @@ def paid_order() -> None:
 
 
 @pytest.mark.parametrize("url", ADMIN_PAGES)
-def test_admin_pages_need_a_login(shop, url):
-    response = shop.client.get(url)
+def test_admin_pages_need_a_login(client, url):
+    response = client.get(url)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/admin/login?next=")
 
 
-def test_wrong_credentials_are_refused_with_one_message(shop):
+def test_wrong_credentials_are_refused_with_one_message(client, auth):
     for email, password in [
         ("admin@example.com", "nope"),
         ("nobody@example.com", "x"),
         ("admin@example.com", "admin-password\u00e9"),
     ]:
-        response = shop.auth.login(email, password)
+        response = auth.login(email, password)
         assert response.status_code == 401
         assert "Wrong e-mail or password." in text(response)
-    assert shop.client.get("/admin/").status_code == 302
-    response = shop.client.post("/admin/login", data={"email": "", "password": ""})
+    assert client.get("/admin/").status_code == 302
+    response = client.post("/admin/login", data={"email": "", "password": ""})
     assert response.status_code == 400
 
 
-def test_login_logout_and_the_admin_pages(shop):
-    shop.query(paid_order)
-    response = shop.auth.login(next_url="/admin/outbox")
+def test_login_logout_and_the_admin_pages(app, client, auth):
+    in_app(app, paid_order)
+    response = auth.login(next_url="/admin/outbox")
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/outbox"
 
-    response = shop.client.get("/admin/?state=paid")
+    response = client.get("/admin/?state=paid")
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/orders?state=paid"
-    orders = text(shop.client.get("/admin/orders"))
+    orders = text(client.get("/admin/orders"))
     assert "260101-ABCDEF" in orders
     assert "Paid" in orders and "callback" in orders
     assert "2026-01-01 12:03:07 UTC" in orders
 
-    detail = shop.client.get("/admin/orders/260101-ABCDEF")
+    detail = client.get("/admin/orders/260101-ABCDEF")
     words = text(detail)
     assert "Notifications (3)" in words
     assert "callback (repeat)" in words  # the duplicate callback is listed
     assert "browser" in words and "duplicate" in words
     assert "Your order 260101-ABCDEF is paid" in words
     assert "anna@example.com" in words
-    assert shop.client.get("/admin/orders/NOPE").status_code == 404
+    assert client.get("/admin/orders/NOPE").status_code == 404
 
-    outbox = text(shop.client.get("/admin/outbox"))
+    outbox = text(client.get("/admin/outbox"))
     assert "Your order 260101-ABCDEF is paid" in outbox and "not yet" in outbox
 
-    products = text(shop.client.get("/admin/products"))
+    products = text(client.get("/admin/products"))
     assert "MUG-01" in products and "149,00 kr" in products and "25 %" in products
 
-    paid_only = text(shop.client.get("/admin/orders?state=paid"))
+    paid_only = text(client.get("/admin/orders?state=paid"))
     assert "260101-ABCDEF" in paid_only
-    assert "260101-ABCDEF" not in text(shop.client.get("/admin/orders?state=failed"))
+    assert "260101-ABCDEF" not in text(client.get("/admin/orders?state=failed"))
 
-    response = shop.auth.logout()
+    response = auth.logout()
     assert response.status_code == 303
-    assert shop.client.get("/admin/").status_code == 302
+    assert client.get("/admin/").status_code == 302
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
-def test_login_never_redirects_off_site(shop, target):
-    response = shop.auth.login(next_url=target)
+def test_login_never_redirects_off_site(auth, target):
+    response = auth.login(next_url=target)
     assert response.status_code == 303
     assert response.headers["Location"] == "/admin/"
 
 
-def test_logout_needs_a_post(shop):
-    shop.auth.login()
-    assert shop.client.get("/admin/logout").status_code == 405
-    assert shop.client.get("/admin/orders").status_code == 200
-    response = shop.client.get("/admin/login")
+def test_logout_needs_a_post(client, auth):
+    auth.login()
+    assert client.get("/admin/logout").status_code == 405
+    assert client.get("/admin/orders").status_code == 200
+    response = client.get("/admin/login")
     assert response.status_code == 302  # already signed in
     assert response.headers["Location"] == "/admin/"

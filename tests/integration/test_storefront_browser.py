@@ -4,52 +4,46 @@ follow a pending order until it is paid, and the cart saves a changed quantity."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
 from playwright.sync_api import expect
 
 from shop.extensions import db
 from shop.models import Product
-from tests.integration.storefront_helpers import LiveStack, start_stack, stop_stack
-from tests.support import wait_until
+from tests.harness import CartActions, Stack, wait_until
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def stack(live_server, tmp_path) -> Iterator[LiveStack]:
-    stack = start_stack(live_server, tmp_path)
-    yield stack
-    stop_stack(stack)
+def app(stack: Stack) -> Flask:
+    return stack.shop_app
 
 
-def checkout(stack: LiveStack) -> tuple[str, str]:
+def checkout(client: FlaskClient) -> tuple[str, str]:
     """(order token, purchase id) of a fresh pending order, made through the test client."""
-    stack.shop.cart.add("MUG-01", 1)
-    page = stack.shop.client.get("/checkout").get_data(as_text=True)
+    CartActions(client).add("MUG-01", 1)
+    page = client.get("/checkout").get_data(as_text=True)
     token = re.search(r'data-order-token="([^"]+)"', page).group(1)
     purchase_id = re.search(r'purchaseId: "([0-9a-f]{32})"', page).group(1)
     return token, purchase_id
 
 
-def pay_by_callback(stack: LiveStack, token: str, purchase_id: str, state: str = "paid") -> None:
-    stack.complete(
-        purchase_id,
-        "Invoice",
-        PurchaseCompletedCallbackUrl=stack.shop_url + "/avarda/purchase-completed",
-    )
+def pay_by_callback(stack: Stack, token: str, purchase_id: str, state: str = "paid") -> None:
+    stack.complete(purchase_id, "Invoice")  # subscribing to the callback
 
     def confirmed() -> bool:
-        stack.deliver()
-        return stack.shop.client.get(f"/orders/{token}/status").get_json()["state"] == state
+        stack.run_delivery()
+        return stack.status(token)["state"] == state
 
     wait_until(confirmed, timeout=10, message=f"the callback makes the order {state}")
 
 
-def test_done_page_updates_itself_when_the_callback_pays(stack, page):
-    token, purchase_id = checkout(stack)
+def test_done_page_updates_itself_when_the_callback_pays(stack, client, page):
+    token, purchase_id = checkout(client)
     page.goto(f"{stack.shop_url}/checkout/done?purchaseId={purchase_id}")
     expect(page.get_by_text("Confirming your payment…")).to_be_visible()
     assert page.locator("[data-order-token]").first.get_attribute("data-order-token") == token
@@ -59,8 +53,8 @@ def test_done_page_updates_itself_when_the_callback_pays(stack, page):
     expect(page.get_by_text("Confirming your payment…")).to_have_count(0)
 
 
-def test_done_page_of_an_order_held_for_stock_stays_neutral(stack, page):
-    token, purchase_id = checkout(stack)
+def test_done_page_of_an_order_held_for_stock_stays_neutral(stack, client, page):
+    token, purchase_id = checkout(client)
     page.goto(f"{stack.shop_url}/checkout/done?purchaseId={purchase_id}")
     expect(page.get_by_text("Confirming your payment…")).to_be_visible()
 
@@ -68,7 +62,7 @@ def test_done_page_of_an_order_held_for_stock_stays_neutral(stack, page):
         db.session.execute(sa.update(Product).where(Product.sku == "MUG-01").values(stock=0))
         db.session.commit()
 
-    stack.shop.query(sell_out)
+    stack.query(sell_out)
     pay_by_callback(stack, token, purchase_id, state="on_hold")
     expect(page.get_by_text("Payment received, order on hold")).to_be_visible(timeout=10_000)
     detail = page.locator(".status-detail")
@@ -76,8 +70,8 @@ def test_done_page_of_an_order_held_for_stock_stays_neutral(stack, page):
     expect(detail).not_to_contain_text("amount")
 
 
-def test_order_page_reloads_with_the_story_once_paid(stack, page):
-    token, purchase_id = checkout(stack)
+def test_order_page_reloads_with_the_story_once_paid(stack, client, page):
+    token, purchase_id = checkout(client)
     page.goto(f"{stack.shop_url}/orders/{token}")
     expect(page.get_by_text("Waiting for payment.")).to_be_visible()
 

@@ -3,35 +3,28 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
+from flask import Flask
 
 from shop.orders.catalog import get_product_by_sku
-from tests.integration.storefront_helpers import (
+from tests.harness import (
     CartActions,
-    Storefront,
+    close_app,
     csrf_token_from,
-    dispose,
     flashes,
-    make_shop,
+    in_app,
+    make_shop_app,
     text,
 )
 
 
-@pytest.fixture
-def shop(tmp_path) -> Iterator[Storefront]:
-    app = make_shop(tmp_path / "shop.db")
-    yield Storefront(app)
-    dispose(app)
+def stock_of(app: Flask, sku: str) -> int:
+    return in_app(app, lambda: get_product_by_sku(sku).stock)
 
 
-def stock_of(shop: Storefront, sku: str) -> int:
-    return shop.query(lambda: get_product_by_sku(sku).stock)
-
-
-def test_catalogue_lists_products_with_prices_incl_vat_stock_and_pictures(shop):
-    response = shop.client.get("/", headers={"Accept": "text/html"})
+def test_catalogue_lists_products_with_prices_incl_vat_stock_and_pictures(client):
+    response = client.get("/", headers={"Accept": "text/html"})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert 'href="/products/MUG-01"' in page
@@ -41,13 +34,13 @@ def test_catalogue_lists_products_with_prices_incl_vat_stock_and_pictures(shop):
     assert "/static/img/products/mug-01.svg" in page
     assert "Only 5 left" in page  # the socks
     for picture in re.findall(r'src="(/static/img/products/[^"]+)"', page):
-        with shop.client.get(picture) as image:
+        with client.get(picture) as image:
             assert image.status_code == 200, picture
             assert image.mimetype == "image/svg+xml"
 
 
-def test_product_page_shows_price_vat_stock_and_an_add_to_cart_form(shop):
-    response = shop.client.get("/products/BOOK-01")
+def test_product_page_shows_price_vat_stock_and_an_add_to_cart_form(client):
+    response = client.get("/products/BOOK-01")
     assert response.status_code == 200
     words = text(response)
     assert "Payments, plainly" in words
@@ -60,15 +53,14 @@ def test_product_page_shows_price_vat_stock_and_an_add_to_cart_form(shop):
     assert '<label for="quantity">Quantity</label>' in page
 
 
-def test_unknown_product_is_a_404_page(shop):
-    response = shop.client.get("/products/NO-SUCH-SKU", headers={"Accept": "text/html"})
+def test_unknown_product_is_a_404_page(client):
+    response = client.get("/products/NO-SUCH-SKU", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert "Page not found" in text(response)
-    assert shop.client.get("/products/..%2Fetc").status_code == 404
+    assert client.get("/products/..%2Fetc").status_code == 404
 
 
-def test_add_change_and_remove(shop):
-    cart = shop.cart
+def test_add_change_and_remove(cart):
     response = cart.add("MUG-01", 2)
     assert response.status_code == 200
     assert "Added 2 × Enamel camp mug to your cart." in flashes(response)
@@ -99,75 +91,75 @@ def test_add_change_and_remove(shop):
     assert "Your cart is empty." in text(cart.page())
 
 
-def test_changes_answer_with_a_redirect_so_reload_does_not_repeat_them(shop):
-    response = shop.cart.add("MUG-01", 1, follow=False)
+def test_changes_answer_with_a_redirect_so_reload_does_not_repeat_them(cart):
+    response = cart.add("MUG-01", 1, follow=False)
     assert response.status_code == 303
     assert response.headers["Location"] == "/products/MUG-01"
-    assert shop.cart.update("MUG-01", 2, follow=False).headers["Location"] == "/cart"
-    assert shop.cart.remove("MUG-01", follow=False).headers["Location"] == "/cart"
+    assert cart.update("MUG-01", 2, follow=False).headers["Location"] == "/cart"
+    assert cart.remove("MUG-01", follow=False).headers["Location"] == "/cart"
 
 
 @pytest.mark.parametrize("quantity", ["0", "-1", "1.5", "abc", "", "100", "9" * 5000])
-def test_bad_quantities_are_refused_and_change_nothing(shop, quantity):
-    shop.cart.add("MUG-01", 1)
-    response = shop.cart.add("MUG-01", quantity)
+def test_bad_quantities_are_refused_and_change_nothing(cart, quantity):
+    cart.add("MUG-01", 1)
+    response = cart.add("MUG-01", quantity)
     assert response.status_code == 200
     assert any(
         "quantity" in f.lower() or "between" in f.lower() or "integer" in f.lower()
         for f in flashes(response)
     ), flashes(response)
-    assert shop.cart.lines() == [["MUG-01", 1]]
+    assert cart.lines() == [["MUG-01", 1]]
 
 
 @pytest.mark.parametrize("quantity", ["-1", "x", "100"])
-def test_bad_updates_are_refused_and_change_nothing(shop, quantity):
-    shop.cart.add("MUG-01", 2)
-    response = shop.cart.update("MUG-01", quantity)
+def test_bad_updates_are_refused_and_change_nothing(cart, quantity):
+    cart.add("MUG-01", 2)
+    response = cart.update("MUG-01", quantity)
     assert response.status_code == 200
     assert flashes(response)
-    assert shop.cart.lines() == [["MUG-01", 2]]
+    assert cart.lines() == [["MUG-01", 2]]
 
 
-def test_unknown_or_malformed_skus_change_nothing(shop):
-    assert shop.cart.add("NOPE-99", 1, follow=False).status_code == 404
-    response = shop.cart.add("../../x", 1)
+def test_unknown_or_malformed_skus_change_nothing(cart):
+    assert cart.add("NOPE-99", 1, follow=False).status_code == 404
+    response = cart.add("../../x", 1)
     assert "Unknown product." in flashes(response)
-    response = shop.cart.update("MUG-01", 3)  # not in the cart: a stale page
+    response = cart.update("MUG-01", 3)  # not in the cart: a stale page
     assert "That product is no longer in your cart." in flashes(response)
-    response = shop.cart.remove("MUG-01")
+    response = cart.remove("MUG-01")
     assert "That product was not in your cart." in flashes(response)
-    assert shop.cart.lines() == []
+    assert cart.lines() == []
 
 
-def test_the_cart_never_holds_more_than_the_stock(shop):
-    assert stock_of(shop, "SOCKS-01") == 5
-    shop.cart.add("SOCKS-01", 4)
-    response = shop.cart.add("SOCKS-01", 3)
+def test_the_cart_never_holds_more_than_the_stock(app, cart):
+    assert stock_of(app, "SOCKS-01") == 5
+    cart.add("SOCKS-01", 4)
+    response = cart.add("SOCKS-01", 3)
     assert "Only 1 more Wool socks in stock; added those." in flashes(response)
-    assert shop.cart.lines() == [["SOCKS-01", 5]]
-    response = shop.cart.add("SOCKS-01", 1)
+    assert cart.lines() == [["SOCKS-01", 5]]
+    response = cart.add("SOCKS-01", 1)
     assert "Sorry, there are no more Wool socks in stock." in flashes(response)
-    response = shop.cart.update("SOCKS-01", 9)
+    response = cart.update("SOCKS-01", 9)
     assert "Only 5 Wool socks in stock." in flashes(response)
-    assert shop.cart.lines() == [["SOCKS-01", 5]]
-    assert stock_of(shop, "SOCKS-01") == 5  # a cart reserves nothing
+    assert cart.lines() == [["SOCKS-01", 5]]
+    assert stock_of(app, "SOCKS-01") == 5  # a cart reserves nothing
 
 
-def test_cart_badge_counts_items_on_every_page(shop):
-    shop.cart.add("MUG-01", 2)
-    shop.cart.add("TEE-01", 1)
-    page = shop.client.get("/").get_data(as_text=True)
+def test_cart_badge_counts_items_on_every_page(client, cart):
+    cart.add("MUG-01", 2)
+    cart.add("TEE-01", 1)
+    page = client.get("/").get_data(as_text=True)
     assert 'aria-label="3 items in cart">3</span>' in page
 
 
-def test_empty_cart_cannot_go_to_checkout(shop):
-    response = shop.client.get("/checkout", follow_redirects=True)
+def test_empty_cart_cannot_go_to_checkout(client):
+    response = client.get("/checkout", follow_redirects=True)
     assert response.request.path == "/cart"
     assert "Your cart is empty. Add something before going to checkout." in flashes(response)
 
 
 def test_csrf_is_enforced_when_enabled(tmp_path):
-    app = make_shop(tmp_path / "csrf.db", WTF_CSRF_ENABLED=True)
+    app = make_shop_app(f"sqlite:///{tmp_path / 'csrf.db'}", WTF_CSRF_ENABLED=True)
     try:
         client = app.test_client()
         cart = CartActions(client)
@@ -198,13 +190,13 @@ def test_csrf_is_enforced_when_enabled(tmp_path):
         )
         assert cart.lines() == []
     finally:
-        dispose(app)
+        close_app(app)
 
 
-def test_pages_have_no_inline_scripts_or_styles(shop):
-    shop.cart.add("MUG-01")
+def test_pages_have_no_inline_scripts_or_styles(client, cart):
+    cart.add("MUG-01")
     for url in ("/", "/products/MUG-01", "/cart", "/admin/login"):
-        page = shop.client.get(url).get_data(as_text=True)
+        page = client.get(url).get_data(as_text=True)
         assert "style=" not in page, url
         assert "<style" not in page, url
         for tag in re.findall(r"<script\b[^>]*>", page):

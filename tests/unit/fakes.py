@@ -7,6 +7,9 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from flask import Flask
+
+from shop import create_app, setup_database
 from shop.avarda import (
     AvardaCheckoutRefused,
     AvardaTimeout,
@@ -16,6 +19,7 @@ from shop.avarda import (
     PaymentStatus,
     PurchaseState,
 )
+from tests.harness import shop_config
 
 DEMO_CUSTOMER = {
     "Mail": "anna@example.com",
@@ -101,3 +105,15 @@ class FakeAvarda:
 
 def unavailable() -> AvardaUnavailable:
     return AvardaTimeout("GetPaymentStatus: Avarda did not answer in time")
+
+
+def make_app(database_url: str, **overrides: Any) -> tuple[Flask, FakeAvarda]:
+    """A migrated, seeded shop on ``database_url`` whose Avarda is a :class:`FakeAvarda`."""
+    from shop.orders.gateway import set_avarda_client
+
+    app = create_app(shop_config(database_url, **overrides))
+    fake = FakeAvarda()
+    set_avarda_client(app, fake)
+    with app.app_context():
+        setup_database()
+    return app, fake

@@ -6,7 +6,7 @@ import pytest
 
 from shop import ConfigError, create_app
 from shop.config import build_config
-from tests.unit.conftest import base_config
+from tests.harness import shop_config
 
 
 def test_test_config_replaces_file_and_environment(tmp_path, monkeypatch):
@@ -36,13 +36,13 @@ def test_environment_wins_over_the_instance_file(tmp_path, monkeypatch):
     "missing", ["SECRET_KEY", "CALLBACK_USERNAME", "CALLBACK_PASSWORD", "AVARDA_SITE_PASSWORD"]
 )
 def test_production_refuses_to_start_without_secrets(sqlite_url, missing):
-    config = base_config(sqlite_url, SHOP_ENV="production", **{missing: ""})
+    config = shop_config(sqlite_url, SHOP_ENV="production", **{missing: ""})
     with pytest.raises(ConfigError, match=missing.split("_")[0]):
         create_app(config)
 
 
 def test_production_starts_with_everything(sqlite_url):
-    assert create_app(base_config(sqlite_url, SHOP_ENV="production")).config["SHOP_ENV"] == (
+    assert create_app(shop_config(sqlite_url, SHOP_ENV="production")).config["SHOP_ENV"] == (
         "production"
     )
 
@@ -61,7 +61,7 @@ def test_session_cookie_is_secure_behind_https(tmp_path, public_url, secure):
 )
 def test_bad_settings_stop_the_app_naming_the_key(sqlite_url, key, value):
     with pytest.raises(ConfigError, match=key):
-        create_app(base_config(sqlite_url, **{key: value}))
+        create_app(shop_config(sqlite_url, **{key: value}))
 
 
 TIMEOUTS = ("AVARDA_TIMEOUT", "AVARDA_STATUS_TIMEOUT", "MAIL_TIMEOUT")
@@ -77,16 +77,16 @@ TIMEOUTS = ("AVARDA_TIMEOUT", "AVARDA_STATUS_TIMEOUT", "MAIL_TIMEOUT")
 )
 def test_timeouts_and_ages_must_be_finite_and_in_range(sqlite_url, key, value):
     with pytest.raises(ConfigError, match=key):
-        create_app(base_config(sqlite_url, **{key: value}))
+        create_app(shop_config(sqlite_url, **{key: value}))
 
 
 def test_a_zero_min_age_is_allowed(sqlite_url):
-    app = create_app(base_config(sqlite_url, RECONCILE_MIN_AGE="0"))
+    app = create_app(shop_config(sqlite_url, RECONCILE_MIN_AGE="0"))
     assert app.config["RECONCILE_MIN_AGE"] == 0.0
 
 
 def test_csp_nonce_healthz_and_error_formats(sqlite_url):
-    app = create_app(base_config(sqlite_url, AVARDA_BASE_URL="http://127.0.0.1:5999/CheckOut2"))
+    app = create_app(shop_config(sqlite_url, AVARDA_BASE_URL="http://127.0.0.1:5999/CheckOut2"))
     client = app.test_client()
     first = client.get("/healthz")
     second = client.get("/healthz")

@@ -27,8 +27,8 @@ from shop.extensions import db
 from shop.models import Order, OrderEvent, OutboxEmail, Product
 from shop.orders.catalog import get_product_by_sku
 from shop.orders.checkout import begin_checkout
-from tests.unit.conftest import CALLBACK_PASSWORD, CALLBACK_USER, JWT_SECRET, make_app
-from tests.unit.fakes import unavailable
+from tests.harness import CALLBACK_PASSWORD, CALLBACK_USERNAME, JWT_SECRET
+from tests.unit.fakes import make_app, unavailable
 
 PATH = "/avarda/purchase-completed"
 UNKNOWN = "f" * 32
@@ -40,7 +40,7 @@ def basic(user: str | bytes, password: str | bytes) -> str:
     return "Basic " + base64.b64encode(raw).decode()
 
 
-GOOD = basic(CALLBACK_USER, CALLBACK_PASSWORD)
+GOOD = basic(CALLBACK_USERNAME, CALLBACK_PASSWORD)
 
 
 class Shop:
@@ -131,7 +131,7 @@ def test_rotation_accepts_the_previous_password(tmp_path):
     )
     for password in ("new-password", "old-pw"):
         purchase_id = shop.order()
-        response = shop.post({"purchaseId": purchase_id}, auth=basic(CALLBACK_USER, password))
+        response = shop.post({"purchaseId": purchase_id}, auth=basic(CALLBACK_USERNAME, password))
         assert response.status_code < 400
     assert_unauthorized(shop.post({"purchaseId": shop.order()}, auth=GOOD))
 
@@ -158,12 +158,12 @@ BAD_AUTH = {
     "empty": "",
     "scheme only": "Basic",
     "wrong user": basic("someone", CALLBACK_PASSWORD),
-    "wrong password": basic(CALLBACK_USER, "nope"),
-    "empty password": basic(CALLBACK_USER, ""),
-    "no colon": "Basic " + base64.b64encode(CALLBACK_USER.encode()).decode(),
+    "wrong password": basic(CALLBACK_USERNAME, "nope"),
+    "empty password": basic(CALLBACK_USERNAME, ""),
+    "no colon": "Basic " + base64.b64encode(CALLBACK_USERNAME.encode()).decode(),
     "not base64": "Basic %%%not-base64%%%",
-    "non-ascii password": basic(CALLBACK_USER, "lösenord".encode()),
-    "latin-1 bytes": basic(CALLBACK_USER.encode(), b"\xff\xfe\xe9"),
+    "non-ascii password": basic(CALLBACK_USERNAME, "lösenord".encode()),
+    "latin-1 bytes": basic(CALLBACK_USERNAME.encode(), b"\xff\xfe\xe9"),
     "other scheme, good credentials": GOOD.replace("Basic", "Digest", 1),
     "token scheme": GOOD.replace("Basic", "Token", 1),
     "bearer garbage": "Bearer not.a.jwt",

@@ -23,8 +23,7 @@ from shop.models import Order, OrderEvent, OutboxEmail, Product
 from shop.orders.catalog import get_product_by_sku
 from shop.orders.checkout import begin_checkout
 from shop.orders.confirm import confirm_purchase
-from tests.unit.conftest import make_app
-from tests.unit.fakes import FakeAvarda, unavailable
+from tests.unit.fakes import FakeAvarda, make_app, unavailable
 
 DEAD = {PurchaseState.ERROR, PurchaseState.SESSION_TIMED_OUT, PurchaseState.CANCELLED}
 FINAL = {"paid", "on_hold"}

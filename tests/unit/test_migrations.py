@@ -24,7 +24,7 @@ from shop.models import (
     utcnow,
 )
 from shop.orders.catalog import get_product_by_sku
-from tests.unit.conftest import base_config
+from tests.harness import shop_config
 
 BEFORE_OUTBOX_STATE = "891ac48b632d"
 BEFORE_WIDE_ZIP = "4b79b9852913"
@@ -157,7 +157,7 @@ def test_zip_migration_keeps_every_row_and_constraint_and_downgrades(shop):
 
 
 def test_migrating_sqlite_leaves_its_foreign_keys_on(sqlite_url):
-    app = create_app(base_config(sqlite_url))
+    app = create_app(shop_config(sqlite_url))
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR))
         assert db.engine.pool.checkedin() == 1  # the connection that migrated

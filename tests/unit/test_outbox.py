@@ -33,8 +33,8 @@ from shop.orders.mail_transport import (
 )
 from shop.orders.outbox import LEASE, backoff, claim_next, record_failure, record_sent, send_due
 from shop.orders.transactions import end_read
-from tests.support import free_port, postgres_database
-from tests.unit.conftest import base_config, make_app
+from tests.harness import free_port, postgres_database, shop_config
+from tests.unit.fakes import make_app
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 SMTP_USER = "mailer"
@@ -419,12 +419,12 @@ def test_smtp_connection_refused_is_temporary():
 
 
 def test_mail_settings_defaults_and_conversion(sqlite_url, tmp_path):
-    app = create_app(base_config(sqlite_url))
+    app = create_app(shop_config(sqlite_url))
     assert app.config["MAIL_TRANSPORT"] == "file" and app.config["MAIL_FROM"] == "shop@example.com"
     assert app.config["MAIL_DIR"].endswith("mail")
     assert isinstance(transport_from_config(app.config), FileTransport)
 
-    smtp = base_config(
+    smtp = shop_config(
         sqlite_url,
         MAIL_TRANSPORT="smtp",
         MAIL_SERVER="mail.example.com",
@@ -456,7 +456,7 @@ def test_mail_settings_defaults_and_conversion(sqlite_url, tmp_path):
 )
 def test_bad_mail_settings_name_the_key_never_the_value(sqlite_url, key, settings):
     with pytest.raises(ConfigError, match=key) as raised:
-        create_app(base_config(sqlite_url, **settings))
+        create_app(shop_config(sqlite_url, **settings))
     if key in settings:
         assert settings[key] not in str(raised.value)
     assert SMTP_PASSWORD not in str(raised.value)

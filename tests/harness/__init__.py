@@ -1,0 +1,93 @@
+"""The test harness: one :class:`Stack`, one config factory (:class:`Settings`), helpers.
+
+Fixtures live in the ``conftest.py`` files and use these; test modules import from here,
+never from a conftest.
+
+- :mod:`~tests.harness.settings`: the one config factory, and the fixed test credentials.
+- :mod:`~tests.harness.stack`: :class:`Stack` (the Procfile's processes, in-process twins of
+  both apps, what a test does with them) and :class:`StackPool` (stacks kept running for a
+  session, reset between tests).
+- :mod:`~tests.harness.postgres`: a fresh PostgreSQL database per test, on
+  ``TEST_DATABASE_URL`` or on a throwaway server started from the installed binaries.
+- :mod:`~tests.harness.storefront`: the Flask test client's customer and admin helpers.
+- :mod:`~tests.harness.common`: polls with deadlines, skips that fail in CI, Chromium.
+"""
+
+from tests.harness.common import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CHROMIUM_MISSING,
+    IN_CI,
+    ROOT,
+    chromium_available,
+    free_port,
+    serve_wsgi,
+    skip_or_fail,
+    wait_until,
+)
+from tests.harness.postgres import BOTH_DATABASES, POSTGRES_MISSING, postgres_database
+from tests.harness.processes import Process, procfile
+from tests.harness.settings import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    CALLBACK_PASSWORD,
+    CALLBACK_USERNAME,
+    JWT_SECRET,
+    SANDBOX_ADMIN,
+    SITE_CODE,
+    SITE_PASSWORD,
+    UNREACHABLE_AVARDA,
+    Settings,
+    shop_config,
+)
+from tests.harness.stack import CALLBACK_PATH, Stack, StackPool
+from tests.harness.storefront import (
+    AuthActions,
+    CartActions,
+    close_app,
+    csrf_token_from,
+    flashes,
+    in_app,
+    make_shop_app,
+    text,
+)
+
+__all__ = [
+    "ADMIN_EMAIL",
+    "ADMIN_PASSWORD",
+    "AuthActions",
+    "BOTH_DATABASES",
+    "CALLBACK_PASSWORD",
+    "CALLBACK_PATH",
+    "CALLBACK_USERNAME",
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "CHROMIUM_MISSING",
+    "CartActions",
+    "IN_CI",
+    "JWT_SECRET",
+    "POSTGRES_MISSING",
+    "Process",
+    "ROOT",
+    "SANDBOX_ADMIN",
+    "SITE_CODE",
+    "SITE_PASSWORD",
+    "Settings",
+    "Stack",
+    "StackPool",
+    "UNREACHABLE_AVARDA",
+    "chromium_available",
+    "close_app",
+    "csrf_token_from",
+    "flashes",
+    "free_port",
+    "in_app",
+    "make_shop_app",
+    "postgres_database",
+    "procfile",
+    "serve_wsgi",
+    "shop_config",
+    "skip_or_fail",
+    "text",
+    "wait_until",
+]
