@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-import requests
 
 from shop.avarda import (
     AvardaAuthError,
@@ -19,6 +18,7 @@ from shop.avarda import (
     PurchaseState,
     new_tran_id,
 )
+from tests.harness import Stack
 
 MUG = Item(description="Mug", notes="MUG-01 x 2", amount=Decimal("298.00"), tax_code="25",
            tax_amount=Decimal("59.60"))  # fmt: skip
@@ -27,20 +27,9 @@ TEE = Item(description="T-shirt", amount=Decimal("249.50"), tax_code="25",
 
 
 @pytest.fixture
-def client(sandbox_url, credentials) -> AvardaClient:
-    return AvardaClient(
-        sandbox_url + "/CheckOut2", credentials.site_code, credentials.site_password, timeout=10
-    )
-
-
-def complete(sandbox_url: str, credentials, purchase_id: str, method: str = "Invoice") -> None:
-    response = requests.post(
-        f"{sandbox_url}/CheckOut2/Sandbox/Api/Purchases/{purchase_id}/Complete",
-        json={"PaymentMethod": method},
-        auth=credentials.sandbox_admin,
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
+def client(stack: Stack) -> AvardaClient:
+    """The shop's Avarda client (not the Flask test client), logged in as the shop."""
+    return AvardaClient(stack.avarda_url, *stack.site_auth, timeout=10)
 
 
 def new_purchase(client: AvardaClient, *items: Item, reference: str = "260101-AB") -> str:
@@ -52,14 +41,14 @@ def new_purchase(client: AvardaClient, *items: Item, reference: str = "260101-AB
     )
 
 
-def test_a_purchase_from_initialize_to_delivery(client, sandbox_url, credentials):
+def test_a_purchase_from_initialize_to_delivery(client, stack):
     purchase_id = new_purchase(client, MUG)
     assert client.get_payment_status(purchase_id).state is PurchaseState.NEW
 
     client.update_items(
         purchase_id, price=Decimal("547.50"), items=[MUG, TEE], order_reference="260101-AB"
     )
-    complete(sandbox_url, credentials, purchase_id, "Card")
+    stack.complete(purchase_id, "Card", callback=False)
 
     status = client.get_payment_status(purchase_id)
     assert status.state is PurchaseState.COMPLETED and status.is_completed
@@ -79,17 +68,13 @@ def test_a_purchase_from_initialize_to_delivery(client, sandbox_url, credentials
     client.refund(
         purchase_id, order_reference="260101-AB", amount=Decimal("10.00"), tran_id=new_tran_id()
     )
-    admin = requests.get(
-        f"{sandbox_url}/CheckOut2/Sandbox/Api/Purchases/{purchase_id}",
-        auth=credentials.sandbox_admin,
-        timeout=5,
-    ).json()
+    admin = stack.purchase(purchase_id)
     assert Decimal(str(admin["DeliveredAmount"])) == Decimal("547.50")
 
 
-def test_cancel_after_delivery_is_refused_in_avardas_words(client, sandbox_url, credentials):
+def test_cancel_after_delivery_is_refused_in_avardas_words(client, stack):
     purchase_id = new_purchase(client, MUG)
-    complete(sandbox_url, credentials, purchase_id)
+    stack.complete(purchase_id, callback=False)
     client.purchase_order(purchase_id, order_reference="R", items=[MUG], tran_id=new_tran_id())
 
     with pytest.raises(AvardaCommerceRefused) as info:
@@ -98,16 +83,16 @@ def test_cancel_after_delivery_is_refused_in_avardas_words(client, sandbox_url, 
     assert client.get_payment_status(purchase_id).state is PurchaseState.COMPLETED
 
 
-def test_cancel_payment_cancels(client, sandbox_url, credentials):
+def test_cancel_payment_cancels(client, stack):
     purchase_id = new_purchase(client, MUG)
-    complete(sandbox_url, credentials, purchase_id)
+    stack.complete(purchase_id, callback=False)
     client.cancel_payment(purchase_id, reason="Out of stock")
     assert client.get_payment_status(purchase_id).state is PurchaseState.CANCELLED
 
 
-def test_update_items_after_completion_is_a_checkout_refusal(client, sandbox_url, credentials):
+def test_update_items_after_completion_is_a_checkout_refusal(client, stack):
     purchase_id = new_purchase(client, MUG)
-    complete(sandbox_url, credentials, purchase_id)
+    stack.complete(purchase_id, callback=False)
     with pytest.raises(AvardaCheckoutRefused) as info:
         client.update_items(purchase_id, price=Decimal("249.50"), items=[TEE], order_reference="R")
     assert info.value.errors
@@ -118,7 +103,7 @@ def test_a_purchase_avarda_does_not_know_is_a_checkout_refusal(client):
         client.get_payment_status("f" * 32)
 
 
-def test_wrong_site_credentials(sandbox_url, credentials):
-    client = AvardaClient(sandbox_url + "/CheckOut2", credentials.site_code, "wrong")
+def test_wrong_site_credentials(stack):
+    client = AvardaClient(stack.avarda_url, stack.site_auth[0], "wrong")
     with pytest.raises(AvardaAuthError):
         client.get_payment_status("f" * 32)
