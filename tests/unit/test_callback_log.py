@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import CallbackLog
-from tests.unit.conftest import JWT_SECRET
+from tests.harness import JWT_SECRET
 from tests.unit.test_callback import GOOD, UNKNOWN, Shop, basic, make_shop
 
 
