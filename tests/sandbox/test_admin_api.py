@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.conftest import ADMIN, SITE_CODE
+from tests.sandbox.support import ADMIN, SITE_CODE
 
 
 def test_admin_api_needs_the_sandbox_admin_login(sandbox):
@@ -129,7 +129,7 @@ def test_a_purchase_times_out_in_every_checkout_and_waiting_state(sandbox, metho
             purchases.open_form(purchase_id, None, None)
     else:
         sandbox.complete(purchase_id, method, Step="wait")
-    from tests.support import wait_until
+    from tests.harness import wait_until
 
     wait_until(lambda: sandbox.status(purchase_id)["State"] == 5, timeout=10)
     history = [change["to"] for change in sandbox.purchase(purchase_id)["history"]]

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.sandbox.conftest import SITE_CODE, SITE_PASSWORD, cart
+from tests.sandbox.support import SITE_CODE, SITE_PASSWORD, cart
 
 CHECKOUT = ["InitializePayment", "UpdateItems", "GetPaymentStatus", "GetPaymentStatusQueue"]
 COMMERCE = [
@@ -160,7 +160,7 @@ def test_status_queue_validation(sandbox):
 def test_purchases_time_out_to_state_5(sandbox):
     sandbox.settings(purchase_timeout_seconds=1)
     purchase_id = sandbox.initialize()
-    from tests.support import wait_until
+    from tests.harness import wait_until
 
     wait_until(lambda: sandbox.status(purchase_id)["State"] == 5, timeout=5)
     history = sandbox.purchase(purchase_id)["history"]

@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 from playwright.sync_api import Page, expect
 
 from sandbox import purchases
-from tests.support import wait_until
+from tests.harness import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -304,7 +304,7 @@ def test_init_again_for_a_finished_purchase_calls_done(sandbox, shop, page):
 
 
 def test_update_items_refreshes_the_form(sandbox, shop, page):
-    from tests.sandbox.conftest import cart
+    from tests.sandbox.support import cart
 
     purchase_id = sandbox.initialize("250.00")
     page.goto(f"{shop}/checkout?purchaseId={purchase_id}&hooks=stay")

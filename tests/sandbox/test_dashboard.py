@@ -6,7 +6,7 @@ import re
 
 import requests
 
-from tests.sandbox.conftest import ADMIN, SITE_CODE
+from tests.sandbox.support import ADMIN, SITE_CODE
 
 
 def csrf(html: str) -> str:

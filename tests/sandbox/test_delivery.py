@@ -8,7 +8,7 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from tests.sandbox.conftest import CALLBACK_AUTH
+from tests.sandbox.support import CALLBACK_AUTH
 
 
 def completed_purchase(sandbox, url: str) -> str:
@@ -93,7 +93,7 @@ def test_read_timeout_and_refused_connection_are_recorded_and_retried(make_sandb
     )
     sandbox.deliver_until(purchase_id, "delivered")
 
-    from tests.support import free_port
+    from tests.harness import free_port
 
     closed = completed_purchase(sandbox, f"http://127.0.0.1:{free_port()}/callback")
     sandbox.deliver()

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from tests.sandbox.conftest import SITE_CODE, cart
-from tests.support import postgres_database
+from tests.harness import postgres_database
+from tests.sandbox.support import SITE_CODE, cart
 
 pytestmark = pytest.mark.postgres
 

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from tests.support import Process, wait_until
+from tests.harness import Process, wait_until
 
 
 def worker_env(db_path) -> dict[str, str]:
