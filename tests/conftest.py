@@ -22,6 +22,7 @@ from tests.harness import (
     skip_or_fail,
 )
 from tests.harness.postgres import stop_server
+from tests.harness.shop_apps import drop_templates
 
 
 @pytest.fixture(scope="session")
@@ -80,4 +81,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_templates()
     stop_server()  # the throwaway PostgreSQL, if one was started

@@ -9,6 +9,8 @@ never from a conftest.
   session, reset between tests).
 - :mod:`~tests.harness.postgres`: a fresh PostgreSQL database per test, on
   ``TEST_DATABASE_URL`` or on a throwaway server started from the installed binaries.
+- :mod:`~tests.harness.shop_apps`: in-process shops on fresh, set-up databases (copies of
+  one migrated per session: milliseconds instead of a second).
 - :mod:`~tests.harness.storefront`: the Flask test client's customer and admin helpers.
 - :mod:`~tests.harness.common`: polls with deadlines, skips that fail in CI, Chromium.
 """
@@ -40,17 +42,15 @@ from tests.harness.settings import (
     Settings,
     shop_config,
 )
-from tests.harness.stack import CALLBACK_PATH, Stack, StackPool
-from tests.harness.storefront import (
-    AuthActions,
-    CartActions,
+from tests.harness.shop_apps import (
     close_app,
-    csrf_token_from,
-    flashes,
     in_app,
     make_shop_app,
-    text,
+    shop_database,
+    sqlite_shop_database,
 )
+from tests.harness.stack import CALLBACK_PATH, Stack, StackPool
+from tests.harness.storefront import AuthActions, CartActions, csrf_token_from, flashes, text
 
 __all__ = [
     "ADMIN_EMAIL",
@@ -87,7 +87,9 @@ __all__ = [
     "procfile",
     "serve_wsgi",
     "shop_config",
+    "shop_database",
     "skip_or_fail",
+    "sqlite_shop_database",
     "text",
     "wait_until",
 ]

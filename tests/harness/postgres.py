@@ -153,8 +153,9 @@ def stop_server() -> None:
 
 
 @contextmanager
-def postgres_database(admin_url: str | None = None) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database; dropped afterwards. Yields its URL.
+def postgres_database(admin_url: str | None = None, template: str = "") -> Iterator[str]:
+    """A fresh PostgreSQL database, empty or a copy of ``template``; dropped afterwards.
+    Yields its URL.
 
     On ``admin_url`` if given, else on :func:`server_url`'s server.
     """
@@ -162,7 +163,8 @@ def postgres_database(admin_url: str | None = None) -> Iterator[str]:
     name = "t_" + uuid.uuid4().hex[:16]
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        copy = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
     url = sa.make_url(admin_url).set(database=name)
     try:
         yield url.render_as_string(hide_password=False)

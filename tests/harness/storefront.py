@@ -10,49 +10,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.harness.settings import ADMIN_EMAIL, ADMIN_PASSWORD, shop_config
-
-T = TypeVar("T")
-
-
-def make_shop_app(database_url: str, **overrides: Any) -> Flask:
-    """An in-process shop on ``database_url``, migrated and seeded (the demo catalogue and
-    admin); its Avarda is unreachable unless ``AVARDA_BASE_URL`` says otherwise."""
-    from shop import create_app, setup_database
-    from shop.extensions import db
-
-    app = create_app(shop_config(database_url, **overrides))
-    with app.app_context():
-        setup_database()
-        db.session.remove()
-    return app
-
-
-def close_app(app: Flask) -> None:
-    """Let go of the app's database connections (a test's teardown)."""
-    from shop.extensions import db
-
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
-def in_app(app: Flask, fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` inside the app's context, for reading or changing the database."""
-    from shop.extensions import db
-
-    with app.app_context():
-        try:
-            return fn(*args)
-        finally:
-            db.session.remove()
+from tests.harness.settings import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
 def text(response: TestResponse | str) -> str:

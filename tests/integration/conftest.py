@@ -27,6 +27,7 @@ from tests.harness import (
     StackPool,
     close_app,
     make_shop_app,
+    sqlite_shop_database,
 )
 
 #: Callbacks retried within milliseconds, so a test never waits for Avarda's real schedule.
@@ -67,7 +68,7 @@ def stack(stacks: StackPool, database: str) -> Iterator[Stack]:
 
 @pytest.fixture
 def app(tmp_path) -> Iterator[Flask]:
-    app = make_shop_app(f"sqlite:///{tmp_path / 'shop.db'}", WTF_CSRF_ENABLED=False)
+    app = make_shop_app(sqlite_shop_database(tmp_path), WTF_CSRF_ENABLED=False)
     yield app
     close_app(app)
 

@@ -15,6 +15,7 @@ from tests.harness import (
     flashes,
     in_app,
     make_shop_app,
+    sqlite_shop_database,
     text,
 )
 
@@ -159,7 +160,7 @@ def test_empty_cart_cannot_go_to_checkout(client):
 
 
 def test_csrf_is_enforced_when_enabled(tmp_path):
-    app = make_shop_app(f"sqlite:///{tmp_path / 'csrf.db'}", WTF_CSRF_ENABLED=True)
+    app = make_shop_app(sqlite_shop_database(tmp_path, "csrf.db"), WTF_CSRF_ENABLED=True)
     try:
         client = app.test_client()
         cart = CartActions(client)

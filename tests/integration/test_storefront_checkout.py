@@ -25,6 +25,7 @@ from tests.harness import (
     flashes,
     free_port,
     make_shop_app,
+    sqlite_shop_database,
     text,
     wait_until,
 )
@@ -295,7 +296,7 @@ def test_out_of_stock_at_checkout_sends_the_customer_back_to_the_cart(stack, app
 
 def test_avarda_unavailable_sends_the_customer_back_to_the_cart(tmp_path):
     app = make_shop_app(
-        f"sqlite:///{tmp_path / 'shop.db'}",
+        sqlite_shop_database(tmp_path),
         AVARDA_BASE_URL=f"http://127.0.0.1:{free_port()}/CheckOut2",
         WTF_CSRF_ENABLED=False,
     )

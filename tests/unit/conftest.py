@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from shop.extensions import db
-from tests.harness import postgres_database
+from tests.harness import shop_database
 from tests.unit.fakes import FakeAvarda, make_app
 
 
@@ -21,12 +21,10 @@ def sqlite_url(tmp_path) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path) -> Iterator[str]:
-    """Each test using this runs on a fresh SQLite file and on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shop.db'}"
-    else:
-        with postgres_database() as url:
-            yield url
+    """Each test using this runs on a fresh SQLite file and on a fresh PostgreSQL database,
+    both migrated and seeded (copies of one set up per session)."""
+    with shop_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Flask
 
-from shop import create_app, setup_database
 from shop.avarda import (
     AvardaCheckoutRefused,
     AvardaTimeout,
@@ -19,7 +18,7 @@ from shop.avarda import (
     PaymentStatus,
     PurchaseState,
 )
-from tests.harness import shop_config
+from tests.harness import make_shop_app
 
 DEMO_CUSTOMER = {
     "Mail": "anna@example.com",
@@ -111,9 +110,7 @@ def make_app(database_url: str, **overrides: Any) -> tuple[Flask, FakeAvarda]:
     """A migrated, seeded shop on ``database_url`` whose Avarda is a :class:`FakeAvarda`."""
     from shop.orders.gateway import set_avarda_client
 
-    app = create_app(shop_config(database_url, **overrides))
+    app = make_shop_app(database_url, **overrides)
     fake = FakeAvarda()
     set_avarda_client(app, fake)
-    with app.app_context():
-        setup_database()
     return app, fake

@@ -27,7 +27,7 @@ from shop.extensions import db
 from shop.models import Order, OrderEvent, OutboxEmail, Product
 from shop.orders.catalog import get_product_by_sku
 from shop.orders.checkout import begin_checkout
-from tests.harness import CALLBACK_PASSWORD, CALLBACK_USERNAME, JWT_SECRET
+from tests.harness import CALLBACK_PASSWORD, CALLBACK_USERNAME, JWT_SECRET, sqlite_shop_database
 from tests.unit.fakes import make_app, unavailable
 
 PATH = "/avarda/purchase-completed"
@@ -85,7 +85,7 @@ class Shop:
 
 
 def make_shop(tmp_path, **overrides) -> Shop:
-    app, fake = make_app(f"sqlite:///{tmp_path / 'shop.db'}", **overrides)
+    app, fake = make_app(sqlite_shop_database(tmp_path), **overrides)
     return Shop(app, fake)
 
 
