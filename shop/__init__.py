@@ -96,11 +96,12 @@ def setup_database() -> None:
 def _install_login_loader() -> None:
     from shop.models import AdminUser
 
-    @login_manager.user_loader
     def load_user(user_id: str) -> AdminUser | None:
         if not user_id.isdigit():
             return None
         return db.session.get(AdminUser, int(user_id))
+
+    login_manager.user_loader(load_user)
 
 
 def _origin(url: str) -> str:
@@ -121,7 +122,8 @@ def _install_security_headers(app: Flask) -> None:
     def nonce() -> str:
         if "csp_nonce" not in g:
             g.csp_nonce = secrets.token_urlsafe(18)
-        return g.csp_nonce
+        value: str = g.csp_nonce
+        return value
 
     @app.context_processor
     def inject_nonce() -> dict[str, Any]:

@@ -114,7 +114,7 @@ class Cart:
             self._session.pop(self.KEY, None)
         # Flask only notices assignments, not changes inside stored lists.
         if hasattr(self._session, "modified"):
-            self._session.modified = True  # type: ignore[attr-defined]
+            self._session.modified = True
 
     def lines(self) -> list[CartLine]:
         """The cart's lines, in the order they were first added."""
@@ -124,7 +124,7 @@ class Cart:
         """How many of ``sku`` are in the cart (0 if none)."""
         for line_sku, qty in self._load():
             if line_sku == sku:
-                return qty
+                return int(qty)
         return 0
 
     def count(self) -> int:
@@ -160,9 +160,10 @@ class Cart:
         lines = self._load()
         for line in lines:
             if line[0] == sku:
-                line[1] = min(line[1] + quantity, self.MAX_QUANTITY)
+                new = min(int(line[1]) + quantity, self.MAX_QUANTITY)
+                line[1] = new
                 self._save(lines)
-                return line[1]
+                return new
         if len(lines) >= self.MAX_LINES:
             raise CartError(f"A cart holds at most {self.MAX_LINES} different products.")
         lines.append([sku, quantity])
@@ -199,7 +200,7 @@ class Cart:
         self._session.pop(self.KEY, None)
         self._session.pop(self.TOKEN_KEY, None)
         if hasattr(self._session, "modified"):
-            self._session.modified = True  # type: ignore[attr-defined]
+            self._session.modified = True
 
     # -- the checkout order this cart belongs to ---------------------------------
 

@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from flask import Flask, current_app
@@ -20,6 +21,8 @@ from shop.orders.sweep import sweep
 
 log = logging.getLogger(__name__)
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 class Seconds(click.FloatRange):
     """A number of seconds in range and finite: ``FloatRange`` lets nan and inf through,
@@ -28,15 +31,15 @@ class Seconds(click.FloatRange):
     name = "seconds"
 
     def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
-        seconds = super().convert(value, param, ctx)
+        seconds: float = super().convert(value, param, ctx)
         if not math.isfinite(seconds):
             self.fail(f"{value!r} is not a finite number of seconds.", param, ctx)
         return seconds
 
 
-def _every_option(f: Callable) -> Callable:
+def _every_option(f: F) -> F:
     return click.option(
         "--every",
         type=Seconds(min=0.05, max=MAX_SECONDS),

@@ -76,7 +76,9 @@ class ConfigError(RuntimeError):
     """The shop's settings are unusable; the message names the key, never its value."""
 
 
-def defaults(instance_path: str, shop_port: str = "5000", sandbox_port: str = "5001") -> dict:
+def defaults(
+    instance_path: str, shop_port: str = "5000", sandbox_port: str = "5001"
+) -> dict[str, Any]:
     return {
         "SHOP_ENV": "demo",
         "SECRET_KEY": None,

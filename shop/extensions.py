@@ -20,23 +20,12 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy.orm import DeclarativeBase
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from shop.models import Base
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 #: Execution option that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
 IMMEDIATE = "shop_sqlite_begin_immediate"
-
-
-class Base(DeclarativeBase):
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
 # Objects keep their values after a commit: a view can show what a service just

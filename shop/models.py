@@ -16,11 +16,23 @@ import secrets
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from shop.extensions import db
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """A plain SQLAlchemy base, so that the models (and the services using them) need
+    no Flask; Flask-SQLAlchemy's ``db`` is built on its metadata (``shop.extensions``)."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def utcnow() -> datetime:
@@ -90,7 +102,7 @@ def new_order_number(now: datetime | None = None) -> str:
     return f"{now:%y%m%d}-{secrets.token_hex(4).upper()}"
 
 
-class Product(db.Model):
+class Product(Base):
     __tablename__ = "product"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -111,7 +123,7 @@ class Product(db.Model):
         return f"<Product {self.sku} stock={self.stock}>"
 
 
-class Order(db.Model):
+class Order(Base):
     __tablename__ = "order"  # quoted by SQLAlchemy everywhere
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -203,7 +215,7 @@ class Order(db.Model):
         return f"<Order {self.number} {self.state}>"
 
 
-class OrderLine(db.Model):
+class OrderLine(Base):
     __tablename__ = "order_line"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -243,7 +255,7 @@ class OrderLine(db.Model):
         return self.delivered_quantity - self.returned_quantity
 
 
-class OrderEvent(db.Model):
+class OrderEvent(Base):
     """One notification about an order (callback, browser return, sweep or an admin's
     check), duplicates included, or one step of a Commerce action (``action_id``); written
     in the same transaction as whatever it caused. ``admin_id`` is the admin who acted."""
@@ -271,7 +283,7 @@ class OrderEvent(db.Model):
     __table_args__ = (sa.CheckConstraint(f"path IN ({_quoted(ConfirmPath)})", name="path_valid"),)
 
 
-class OutboxEmail(db.Model):
+class OutboxEmail(Base):
     """An e-mail to send, written in the transaction that pays the order.
 
     The mailer (``shop.orders.outbox``) works through rows whose ``next_attempt_at``
@@ -337,7 +349,7 @@ class ActionStatus(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
-class CommerceAction(db.Model):
+class CommerceAction(Base):
     """One Commerce call to Avarda and what became of it.
 
     ``tran_id`` (a UUID) is created with the row, before the call, and sent again on
@@ -387,7 +399,7 @@ class CommerceAction(db.Model):
         return f"<CommerceAction {self.id} {self.kind} {self.status}>"
 
 
-class CommerceActionLine(db.Model):
+class CommerceActionLine(Base):
     """How many of one order line a deliver or return action moves, and for how much."""
 
     __tablename__ = "commerce_action_line"
@@ -407,7 +419,7 @@ class CommerceActionLine(db.Model):
     __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
 
 
-class CallbackLog(db.Model):
+class CallbackLog(Base):
     """One inbound server callback (``POST /avarda/purchase-completed``), rejected ones
     included: when, from where, whether it authenticated, for which purchase, what the
     shop answered and how fast. Never the ``Authorization`` header's value or the body.
@@ -436,12 +448,20 @@ class CallbackLog(db.Model):
     )
 
 
-class AdminUser(UserMixin, db.Model):
+class AdminUser(Base):
     __tablename__ = "admin_user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(120), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
+
+    # What Flask-Login asks of a user object (as its ``UserMixin`` would provide).
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

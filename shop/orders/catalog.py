@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -14,7 +15,7 @@ from shop.orders.transactions import write_transaction
 log = logging.getLogger(__name__)
 
 #: The demo catalogue. ``image`` is ``<sku in lower case>.svg`` under static/img/products/.
-DEMO_PRODUCTS: tuple[dict, ...] = (
+DEMO_PRODUCTS: tuple[dict[str, Any], ...] = (
     {
         "sku": "MUG-01",
         "name": "Enamel camp mug",
@@ -86,7 +87,7 @@ def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
     return {p.sku: p for p in rows}
 
 
-def seed_catalogue(products: Sequence[dict] = DEMO_PRODUCTS) -> int:
+def seed_catalogue(products: Sequence[dict[str, Any]] = DEMO_PRODUCTS) -> int:
     """Insert the demo products that do not exist yet (by SKU); returns how many.
 
     Existing products are never changed, so stock sold in the demo stays sold.

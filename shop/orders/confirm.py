@@ -261,7 +261,7 @@ def _record_payment(order: Order, status: PaymentStatus) -> None:
         order.avarda_price_minor = decimal_to_minor(status.price)
 
 
-def _fit(column: sa.Column[Any], value: str | None) -> str | None:
+def _fit(column: sa.ColumnElement[Any], value: str | None) -> str | None:
     """``value`` as the column can store it: without NUL characters and at most the
     column's length.
 

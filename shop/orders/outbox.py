@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import Literal
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -204,10 +204,10 @@ def record_failure(
     """Record a failed attempt: "retrying", "gave_up", or "lost_claim" (not ours)."""
     error = error[:ERROR_MAX_CHARS]
     give_up = permanent or claim.attempt >= max_attempts
+    retry_at = None if give_up else now + backoff(claim.attempt)
+    values: dict[str, datetime | None] = {"next_attempt_at": retry_at}
     if give_up:
-        values = {"failed_at": now, "next_attempt_at": None}
-    else:
-        values = {"next_attempt_at": now + backoff(claim.attempt)}
+        values["failed_at"] = now
     if not _update_if_ours(claim, last_error=error, lease_until=None, **values):
         log.warning(
             "outbox e-mail %d: attempt %d failed after losing its claim", claim.id, claim.attempt
@@ -222,7 +222,7 @@ def record_failure(
         "outbox e-mail %d: attempt %d failed, retrying at %s: %s",
         claim.id,
         claim.attempt,
-        values["next_attempt_at"].isoformat(timespec="seconds"),
+        retry_at.isoformat(timespec="seconds") if retry_at else "?",
         error,
     )
     return "retrying"
@@ -263,15 +263,19 @@ def _send(transport: Transport, claim: Claim, sender: str) -> tuple[str | None, 
 
 def _update_if_ours(claim: Claim, **values: object) -> bool:
     with write_transaction() as session:
-        result = session.execute(
-            sa.update(OutboxEmail)
-            .where(
-                OutboxEmail.id == claim.id,
-                OutboxEmail.attempts == claim.attempt,
-                OutboxEmail.sent_at.is_(None),
-                OutboxEmail.failed_at.is_(None),
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        # An UPDATE's result is a CursorResult (it has ``rowcount``).
+        result = cast(
+            sa.CursorResult[Any],
+            session.execute(
+                sa.update(OutboxEmail)
+                .where(
+                    OutboxEmail.id == claim.id,
+                    OutboxEmail.attempts == claim.attempt,
+                    OutboxEmail.sent_at.is_(None),
+                    OutboxEmail.failed_at.is_(None),
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ),
         )
         return result.rowcount == 1

@@ -82,11 +82,15 @@ def sweep(min_age: float | None = None, now: datetime | None = None) -> SweepRep
     completed = set(_completed_since(oldest[0].created_at - QUEUE_SLACK))
     hinted: list[str] = []
     if completed:
-        hinted = list(db.session.scalars(due.where(Order.purchase_id.in_(completed))))
+        hinted = [
+            pid
+            for pid in db.session.scalars(due.where(Order.purchase_id.in_(completed)))
+            if pid is not None
+        ]
         end_read()
     report.hinted = len(hinted)
     listed = set(hinted)
-    rest = [pid for pid, _created in oldest if pid not in listed]
+    rest = [pid for pid, _created in oldest if pid is not None and pid not in listed]
 
     for purchase_id in [*hinted, *rest]:
         report.checked += 1

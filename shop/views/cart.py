@@ -90,7 +90,8 @@ def add() -> Response:
             abort(400, "The form has expired. Please reload the page and try again.")
         flash(first_error(form), "error")
         return redirect(_back_to_product(form.sku.data), 303)
-    product = _product(form.sku.data)
+    wanted = int(form.quantity.data or 0)  # validated: 1 to MAX_QUANTITY
+    product = _product(form.sku.data or "")
     if product is None:
         abort(404)
     back = url_for("catalog.product", sku=product.sku)
@@ -100,13 +101,13 @@ def add() -> Response:
     if room <= 0:
         flash(f"Sorry, there are no more {product.name} in stock.", "error")
         return redirect(back, 303)
-    quantity = min(form.quantity.data, room)
+    quantity = min(wanted, room)
     try:
         cart.add(product.sku, quantity)
     except CartError as error:
         flash(str(error), "error")
         return redirect(back, 303)
-    if quantity < form.quantity.data:
+    if quantity < wanted:
         flash(f"Only {quantity} more {product.name} in stock; added those.", "warning")
     else:
         flash(f"Added {quantity} × {product.name} to your cart.", "success")
@@ -122,7 +123,7 @@ def update() -> Response:
         flash(first_error(form), "error")
         return redirect(url_for("cart.show"), 303)
     cart = Cart(session)
-    sku, quantity = form.sku.data, form.quantity.data
+    sku, quantity = form.sku.data or "", int(form.quantity.data or 0)
     product = _product(sku)
     if product is not None and quantity > product.stock:
         quantity = max(product.stock, 0)
@@ -149,8 +150,9 @@ def remove() -> Response:
             abort(400, "The form has expired. Please reload the page and try again.")
         flash(first_error(form), "error")
         return redirect(url_for("cart.show"), 303)
-    product = _product(form.sku.data)
-    if Cart(session).remove(form.sku.data):
+    sku = form.sku.data or ""
+    product = _product(sku)
+    if Cart(session).remove(sku):
         flash(f"Removed {product.name if product else 'the product'} from your cart.", "success")
     else:
         flash("That product was not in your cart.", "warning")
