@@ -31,7 +31,7 @@ SETTINGS_FILE = INSTANCE / "settings.env"
 
 @functools.cache
 def _shop() -> Flask:
-    from shop import create_app
+    from shop.factory import create_app
 
     return create_app()
 
@@ -95,7 +95,7 @@ def setup(generate_settings: bool = True) -> None:
     created = ensure_settings() if generate_settings else False
     shop, sandbox = _shop(), _sandbox()
     with shop.app_context():
-        from shop import setup_database
+        from shop.factory import setup_database
 
         setup_database()
     with sandbox.app_context():

@@ -35,6 +35,7 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
+from shop.extensions import avarda_client, db
 from tests.harness import Stack, postgres_database
 from tests.harness.postgres import POSTGRES_MISSING, server_bindir, server_url, stop_server
 
@@ -64,7 +65,6 @@ class Phase:
 
 def _create_orders(stack: Stack, n: int) -> list[str]:
     """N pending orders with Avarda purchases, made by the shop's own checkout service."""
-    from shop.extensions import db
     from shop.models import Product
     from shop.orders.checkout import begin_checkout
 
@@ -72,7 +72,10 @@ def _create_orders(stack: Stack, n: int) -> list[str]:
         db.session.execute(sa.update(Product).values(stock=1_000_000))
         db.session.commit()
         product_id = db.session.scalar(sa.select(Product.id).order_by(Product.id))
-        return [begin_checkout([(product_id, 1)], None).purchase_id for _ in range(n)]
+        return [
+            begin_checkout(db.session(), avarda_client(), [(product_id, 1)], None).purchase_id
+            for _ in range(n)
+        ]
 
     return stack.query(create)
 

@@ -1,19 +1,18 @@
 """Database setup: the Flask-SQLAlchemy object, column types, SQLite tuning, transactions.
 
 SQLite runs in WAL mode with a busy timeout, and every transaction starts with
-``BEGIN IMMEDIATE`` (the pysqlite recipe from SQLAlchemy's docs): a transaction takes the
-write lock when it starts instead of failing with "database is locked" when it first
-writes after a read. That serialises writers, which is what makes the sandbox's
-read-check-write sequences (state transitions, delivery claims) safe on SQLite. On
-PostgreSQL the same code takes row locks with ``SELECT … FOR UPDATE`` (SQLite's compiler
-drops that clause).
+``BEGIN IMMEDIATE`` (``common.db.configure_sqlite`` with ``always_immediate``): a
+transaction takes the write lock when it starts instead of failing with "database is
+locked" when it first writes after a read. That serialises writers, which is what makes
+the sandbox's read-check-write sequences (state transitions, delivery claims) safe on
+SQLite. On PostgreSQL the same code takes row locks with ``SELECT … FOR UPDATE``
+(SQLite's compiler drops that clause).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -21,15 +20,12 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 
-CENT = Decimal("0.01")
+from common import db as common_db
+from common.db import NAMING_CONVENTION, utcnow
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+__all__ = ["Base", "Money", "UTCDateTime", "configure_sqlite", "db", "transaction", "utcnow"]
+
+CENT = Decimal("0.01")
 
 
 class Base(DeclarativeBase):
@@ -37,10 +33,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Money(sa.TypeDecorator[Decimal]):
@@ -68,38 +60,19 @@ class Money(sa.TypeDecorator[Decimal]):
         return (Decimal(value) / 100).quantize(CENT)
 
 
-class UTCDateTime(sa.TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes, stored naive (SQLite keeps no zone)."""
+class UTCDateTime(common_db.UTCDateTime):
+    """Timezone-aware UTC datetimes, stored naive on every database (the sandbox's
+    schema has always been so)."""
 
-    impl = sa.DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime; use sandbox.db.utcnow()")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
+    def __init__(self) -> None:
+        super().__init__(timezone=False)
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL, busy timeout, foreign keys, and BEGIN IMMEDIATE for every transaction."""
-
-    @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
-        dbapi_connection.isolation_level = None  # let the "begin" hook issue BEGIN
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    common_db.configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms, always_immediate=True)
 
 
 @contextmanager
@@ -108,7 +81,7 @@ def transaction() -> Iterator[Session]:
 
     Services wrap each operation in this; views never commit.
     """
-    session = db.session
+    session = db.session()
     try:
         yield session
         session.commit()

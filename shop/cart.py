@@ -13,11 +13,12 @@ cart is unchanged (the services decide that by comparing the cart's lines).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
+
+from shop.catalog import MAX_QUANTITY
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -77,7 +78,7 @@ class Cart:
 
     KEY = "cart"
     TOKEN_KEY = "order_token"
-    MAX_QUANTITY = 99
+    MAX_QUANTITY = MAX_QUANTITY
     MAX_LINES = 30
 
     def __init__(self, session: MutableMapping[str, Any]) -> None:
@@ -136,15 +137,6 @@ class Cart:
 
     def __bool__(self) -> bool:
         return bool(self._load())
-
-    def fingerprint(self) -> str:
-        """A stable digest of the lines, independent of their order.
-
-        Two carts with the same SKUs and quantities have the same fingerprint;
-        the checkout uses it to tell "the cart changed" from "the customer came back".
-        """
-        canonical = ";".join(f"{sku}={qty}" for sku, qty in sorted(self._load()))
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
     # -- changing ------------------------------------------------------------
 

@@ -13,10 +13,10 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from shop.config import MAX_SECONDS
-from shop.extensions import db
+from shop.extensions import avarda_client, db
+from shop.mail.outbox import BATCH_LIMIT, send_due
+from shop.mail.transport import transport_from_config
 from shop.orders.admins import MIN_PASSWORD_LENGTH, AdminError, create_admin
-from shop.orders.mail_transport import transport_from_config
-from shop.orders.outbox import BATCH_LIMIT, send_due
 from shop.orders.sweep import sweep
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,13 @@ def reconcile_command(every: float | None, min_age: float | None) -> None:
     """Confirm pending orders whose notifications never arrived (the sweep)."""
 
     def one_pass() -> bool:
-        report = sweep(min_age=min_age)
+        config = current_app.config
+        report = sweep(
+            db.session(),
+            avarda_client(),
+            min_age=config["RECONCILE_MIN_AGE"] if min_age is None else min_age,
+            shop_url=config["SHOP_PUBLIC_URL"],
+        )
         if every is None or report.checked:
             click.echo(f"reconcile: {report}")
         return False
@@ -110,7 +116,9 @@ def send_mail_command(every: float | None, limit: int) -> None:
     click.echo(f"send-mail: sending through {transport!r}")
 
     def one_pass() -> bool:
-        report = send_due(transport, limit=limit)
+        report = send_due(
+            db.session(), transport, limit=limit, sender=current_app.config["MAIL_FROM"]
+        )
         if every is None or report.claimed:
             click.echo(f"send-mail: {report}")
         return report.claimed >= limit  # a full batch: more may be waiting

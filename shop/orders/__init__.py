@@ -1,20 +1,31 @@
-"""The shop's services: checkout, the confirm step, the sweep, and queries.
+"""The orders core: checkout, the confirm step, the sweep, and reading orders.
 
-Views and the CLI call these; they own their database transactions and are the only
-code that talks to Avarda. The API the web layer uses (keep these names):
+Framework-free, so that a shop written in another framework can copy it (an
+import-linter contract keeps Flask out). How a core service is written — follow this
+for new ones (for example the Commerce actions: deliver, return, refund, cancel):
 
-- ``shop.orders.checkout.begin_checkout(lines, current_token) -> CheckoutSession``:
-  ``lines`` are ``(product_id, quantity)``; raises ``shop.orders.errors.CheckoutError``
-  subclasses (``EmptyCart``, ``InvalidCart``, ``OutOfStock``, ``CheckoutUnavailable``)
-  whose message can be shown. ``CheckoutSession.completed`` means Avarda already says
-  Completed: send the browser to ``/checkout/done?purchaseId=…`` instead of the form.
-- ``shop.orders.confirm.confirm_purchase(purchase_id, "browser") -> ConfirmResult``:
-  ``.outcome`` (``ConfirmOutcome``), ``.order`` (or None for an unknown purchase),
-  ``.state``. Database errors propagate.
-- ``shop.orders.queries``: ``get_order_by_token``, ``get_order_by_purchase_id``,
-  ``order_status_json(order)``, ``timeline(order)`` (plain sentences),
-  ``recent_orders``, ``order_events``, ``outbox_for``.
-- ``shop.orders.catalog``: ``list_products``, ``get_product``, ``get_product_by_sku``,
-  ``products_by_sku``. Product pictures are ``static/img/products/<sku lower>.svg``:
-  mug-01, tee-01, book-01, coffee-01, lamp-01, socks-01.
+- **Plain arguments.** The first arguments are a SQLAlchemy ``Session`` and, when it
+  talks to Avarda, the Avarda client (``shop.avarda.AvardaClient``); settings come as
+  keyword arguments with plain values (``shop_url=…``, ``min_age=…``). No
+  ``current_app``, no ``db``, no request: the Flask glue (``shop.extensions``:
+  ``db.session()``, ``avarda_client()``) lives in the views and CLI commands that call
+  the service, and the app's settings are read there.
+- **Owns its transactions.** Writes go through ``shop.transactions.write_transaction(
+  session)`` (``BEGIN IMMEDIATE`` on SQLite, so writers queue instead of failing), an
+  order is locked with ``lock_order(session, order_id)`` (``FOR UPDATE`` on PostgreSQL,
+  fresh values via ``populate_existing``), and a read is ended with
+  ``end_read(session)`` before any network call: no transaction stays open while Avarda
+  or a mail server is asked.
+- **Errors.** Database errors propagate (the caller rolls the session back and answers
+  "try again"); Avarda's errors are caught and turned into an outcome or a
+  ``shop.orders.errors`` exception whose message can be shown.
+- **Text for people** (e-mails, timelines) is rendered from templates, not written in
+  the service.
+
+Modules: ``checkout.begin_checkout(session, client, lines, current_token)``;
+``confirm.confirm_purchase(session, client, purchase_id, path, shop_url=…)``;
+``sweep.sweep(session, client, min_age=…, shop_url=…)``; ``queries`` (orders by token or
+purchase id, the status document, the timeline); ``errors``. The catalogue and prices
+are in ``shop.catalog``, the outbox mailer in ``shop.mail``, the back office's reads in
+``shop.backoffice`` (users: ``shop.orders.admins``).
 """

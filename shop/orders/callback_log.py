@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from shop.models import CallbackLog
-from shop.orders.transactions import write_transaction
+from shop.transactions import write_transaction
 
 PAGE_SIZE = 50
 _COLUMNS = CallbackLog.__table__.c

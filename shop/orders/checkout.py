@@ -10,38 +10,39 @@ new order with a new purchase instead of re-pointing the old order; the old orde
 stays pending until the confirm step or the sweep learns what became of its purchase,
 so a payment made in another tab is never lost.
 
-No transaction is open while Avarda is called.
+No transaction is open while Avarda is called. Framework-free: a ``Session`` and the
+Avarda client are arguments.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from shop.avarda import (
+    AvardaClient,
     AvardaError,
     AvardaRefused,
     AvardaUnavailable,
     InitializePayment,
     Item,
+    Language,
     PurchaseState,
     Unrecognized,
     minor_to_decimal,
 )
-from shop.extensions import db
-from shop.models import Order, OrderLine, OrderState, Product, new_order_number, new_token
+from shop.catalog import MAX_QUANTITY, PricedCart, price, products_by_id
+from shop.models import Order, OrderLine, OrderState, new_order_number, new_token
 from shop.orders.errors import CheckoutUnavailable, EmptyCart, InvalidCart, OutOfStock
-from shop.orders.gateway import avarda_client, avarda_language
-from shop.orders.transactions import end_read, lock_order, write_transaction
+from shop.transactions import end_read, lock_order, write_transaction
 
 log = logging.getLogger(__name__)
 
-MAX_QUANTITY = 99
 NUMBER_ATTEMPTS = 3
 
 
@@ -60,65 +61,28 @@ class CheckoutSession:
     completed: bool = False
 
 
-@dataclass(frozen=True)
-class PricedLine:
-    product_id: int
-    sku: str
-    name: str
-    quantity: int
-    unit_price_minor: int
-    vat_percent: int
-
-    @property
-    def total_minor(self) -> int:
-        return self.unit_price_minor * self.quantity
-
-    @property
-    def vat_minor(self) -> int:
-        return vat_included(self.total_minor, self.vat_percent)
-
-
-@dataclass(frozen=True)
-class PricedCart:
-    lines: tuple[PricedLine, ...]
-
-    @property
-    def total_minor(self) -> int:
-        return sum(line.total_minor for line in self.lines)
-
-    @property
-    def vat_minor(self) -> int:
-        return sum(line.vat_minor for line in self.lines)
-
-    @property
-    def fingerprint(self) -> str:
-        """Same products, quantities and prices ⇔ same fingerprint."""
-        text = ";".join(
-            f"{li.product_id}:{li.quantity}:{li.unit_price_minor}:{li.vat_percent}"
-            for li in self.lines
+def avarda_items(cart: PricedCart) -> list[Item]:
+    """The cart's lines as Avarda's items (row totals incl. VAT)."""
+    return [
+        Item(
+            description=line.name,
+            notes=f"{line.sku} x {line.quantity}",
+            amount=minor_to_decimal(line.total_minor),
+            tax_code=str(line.vat_percent),
+            tax_amount=minor_to_decimal(line.vat_minor),
         )
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    def avarda_items(self) -> list[Item]:
-        return [
-            Item(
-                description=line.name,
-                notes=f"{line.sku} x {line.quantity}",
-                amount=minor_to_decimal(line.total_minor),
-                tax_code=str(line.vat_percent),
-                tax_amount=minor_to_decimal(line.vat_minor),
-            )
-            for line in self.lines
-        ]
+        for line in cart.lines
+    ]
 
 
-def vat_included(gross_minor: int, vat_percent: int) -> int:
-    """The VAT inside a VAT-inclusive amount, rounded half up to whole öre."""
-    denominator = 100 + vat_percent
-    return (2 * gross_minor * vat_percent + denominator) // (2 * denominator)
-
-
-def begin_checkout(lines: Sequence[tuple[int, int]], current_token: str | None) -> CheckoutSession:
+def begin_checkout(
+    session: Session,
+    client: AvardaClient,
+    lines: Sequence[tuple[int, int]],
+    current_token: str | None,
+    *,
+    language: Language = "en-US",
+) -> CheckoutSession:
     """Create or reuse the pending order for a cart of ``(product_id, quantity)`` lines.
 
     ``current_token`` is the token of the order this browser checked out before (from
@@ -126,14 +90,13 @@ def begin_checkout(lines: Sequence[tuple[int, int]], current_token: str | None) 
     :class:`OutOfStock` or :class:`CheckoutUnavailable` (Avarda failed); nothing is
     written in those cases.
     """
-    cart = price_cart(lines)
-    existing = _pending_order(current_token) if current_token else None
-    end_read()
-    client = avarda_client()
+    cart = price_cart(session, lines)
+    existing = _pending_order(session, current_token) if current_token else None
+    end_read(session)
 
     if existing is not None and existing.purchase_id:
         if existing.cart_fingerprint == cart.fingerprint:
-            state = _purchase_state(existing.purchase_id)
+            state = _purchase_state(client, existing.purchase_id)
             if state is None or not (isinstance(state, PurchaseState) and state.is_dead):
                 return _session(existing, reused=True, completed=state == PurchaseState.COMPLETED)
         else:
@@ -141,7 +104,7 @@ def begin_checkout(lines: Sequence[tuple[int, int]], current_token: str | None) 
                 client.update_items(
                     existing.purchase_id,
                     price=minor_to_decimal(cart.total_minor),
-                    items=cart.avarda_items(),
+                    items=avarda_items(cart),
                     order_reference=existing.number,
                 )
             except AvardaRefused:
@@ -149,13 +112,13 @@ def begin_checkout(lines: Sequence[tuple[int, int]], current_token: str | None) 
             except AvardaError as exc:
                 raise CheckoutUnavailable() from exc
             else:
-                updated = _replace_lines(existing.id, existing.purchase_id, cart)
+                updated = _replace_lines(session, existing.id, existing.purchase_id, cart)
                 if updated is not None:
                     return _session(updated, reused=True)
-    return _new_order(cart)
+    return _new_order(session, client, cart, language)
 
 
-def price_cart(lines: Sequence[tuple[int, int]]) -> PricedCart:
+def price_cart(session: Session, lines: Sequence[tuple[int, int]]) -> PricedCart:
     """Validate the cart against the catalogue: prices from the database, never the caller."""
     quantities: dict[int, int] = {}
     for product_id, quantity in lines:
@@ -172,35 +135,28 @@ def price_cart(lines: Sequence[tuple[int, int]]) -> PricedCart:
         raise EmptyCart()
     if any(q > MAX_QUANTITY for q in quantities.values()):
         raise InvalidCart(f"At most {MAX_QUANTITY} of each product, please.")
-    products = {
-        p.id: p
-        for p in db.session.scalars(sa.select(Product).where(Product.id.in_(list(quantities))))
-    }
+    products = products_by_id(session, quantities)
     if len(products) != len(quantities):
         raise InvalidCart("A product in your cart is no longer sold.")
-    short = [products[pid].sku for pid, q in sorted(quantities.items()) if products[pid].stock < q]
+    cart = price((products[pid], quantities[pid]) for pid in sorted(quantities))
+    short = [line.sku for line in cart.lines if line.stock < line.quantity]
     if short:
         raise OutOfStock(short)
-    return PricedCart(
-        tuple(
-            PricedLine(pid, p.sku, p.name, quantities[pid], p.price_minor, p.vat_percent)
-            for pid, p in sorted(products.items())
-        )
-    )
+    return cart
 
 
-def _pending_order(token: str) -> Order | None:
-    order = db.session.scalars(sa.select(Order).where(Order.token == token)).one_or_none()
+def _pending_order(session: Session, token: str) -> Order | None:
+    order = session.scalars(sa.select(Order).where(Order.token == token)).one_or_none()
     if order is None or order.state != OrderState.PENDING:
         return None
     return order
 
 
-def _purchase_state(purchase_id: str) -> PurchaseState | Unrecognized | None:
+def _purchase_state(client: AvardaClient, purchase_id: str) -> PurchaseState | Unrecognized | None:
     """Avarda's state of a purchase we are about to reuse; None if Avarda is unreachable
     (then reuse it anyway: the form will tell the customer if it cannot be shown)."""
     try:
-        return avarda_client().get_payment_status(purchase_id).state
+        return client.get_payment_status(purchase_id).state
     except AvardaError as exc:
         log.warning("GetPaymentStatus before reuse failed: %s", exc)
         return None
@@ -222,10 +178,12 @@ def _lines_for(cart: PricedCart) -> list[OrderLine]:
     ]
 
 
-def _replace_lines(order_id: int, purchase_id: str, cart: PricedCart) -> Order | None:
+def _replace_lines(
+    session: Session, order_id: int, purchase_id: str, cart: PricedCart
+) -> Order | None:
     """Store the updated cart on the order, if it is still the pending order of that
     purchase (a confirm step may have finished it meanwhile: then start anew)."""
-    with write_transaction() as session:
+    with write_transaction(session):
         order = lock_order(session, order_id)
         if order.state != OrderState.PENDING or order.purchase_id != purchase_id:
             return None
@@ -236,7 +194,9 @@ def _replace_lines(order_id: int, purchase_id: str, cart: PricedCart) -> Order |
     return order
 
 
-def _new_order(cart: PricedCart) -> CheckoutSession:
+def _new_order(
+    session: Session, client: AvardaClient, cart: PricedCart, language: Language
+) -> CheckoutSession:
     """InitializePayment first, then one insert: no order without a purchase.
 
     The order number goes to Avarda (``OrderReference``) before the insert can find it
@@ -246,8 +206,8 @@ def _new_order(cart: PricedCart) -> CheckoutSession:
     """
     for _ in range(NUMBER_ATTEMPTS):
         number = new_order_number()
-        purchase_id = _initialize_payment(cart, number)
-        order = _insert_order(cart, number, purchase_id)
+        purchase_id = _initialize_payment(client, cart, number, language)
+        order = _insert_order(session, cart, number, purchase_id)
         if order is not None:
             log.info("order %s created with purchase %s", number, purchase_id)
             return _session(order)
@@ -256,14 +216,16 @@ def _new_order(cart: PricedCart) -> CheckoutSession:
     raise CheckoutUnavailable()
 
 
-def _initialize_payment(cart: PricedCart, number: str) -> str:
+def _initialize_payment(
+    client: AvardaClient, cart: PricedCart, number: str, language: Language
+) -> str:
     try:
-        return avarda_client().initialize_payment(
+        return client.initialize_payment(
             InitializePayment(
                 price=minor_to_decimal(cart.total_minor),
-                items=cart.avarda_items(),
+                items=avarda_items(cart),
                 order_reference=number,
-                user_language_code=avarda_language(),
+                user_language_code=language,
             )
         )
     except AvardaUnavailable as exc:
@@ -273,10 +235,12 @@ def _initialize_payment(cart: PricedCart, number: str) -> str:
         raise CheckoutUnavailable() from exc
 
 
-def _insert_order(cart: PricedCart, number: str, purchase_id: str) -> Order | None:
+def _insert_order(
+    session: Session, cart: PricedCart, number: str, purchase_id: str
+) -> Order | None:
     """The new pending order, or None when its number is taken."""
     try:
-        with write_transaction() as session:
+        with write_transaction(session):
             order = Order(
                 token=new_token(),
                 number=number,
@@ -290,8 +254,8 @@ def _insert_order(cart: PricedCart, number: str, purchase_id: str) -> Order | No
             session.add(order)
     except IntegrityError:
         # Asked, not parsed from the error: the same on every database.
-        taken = db.session.scalar(sa.select(Order.id).where(Order.number == number))
-        end_read()
+        taken = session.scalar(sa.select(Order.id).where(Order.number == number))
+        end_read(session)
         if taken is None:
             raise
         return None

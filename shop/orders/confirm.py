@@ -26,6 +26,9 @@
    duplicates included, so "done" and its effect commit together or not at all. The
    path that first moved the order out of pending is kept in ``confirmed_by``.
 
+Framework-free: it takes the SQLAlchemy ``Session``, the Avarda client and the shop's
+public URL (for the e-mail's link) as arguments, and imports nothing from Flask.
+
 Concurrency: the row lock (``FOR UPDATE`` on PostgreSQL, the database write lock of
 ``BEGIN IMMEDIATE`` on SQLite) makes concurrent notifications for one order run one
 after the other; each re-reads the state under the lock, so exactly one of them sees
@@ -38,29 +41,23 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session
 
-from shop.avarda import AvardaError, PaymentStatus, decimal_to_minor, payment_method_label
-from shop.extensions import db
-from shop.models import (
-    ConfirmPath,
-    Order,
-    OrderEvent,
-    OrderState,
-    OutboxEmail,
-    Product,
-    utcnow,
+from common.db import utcnow
+from shop.avarda import (
+    AvardaClient,
+    AvardaError,
+    PaymentStatus,
+    decimal_to_minor,
+    payment_method_label,
 )
-from shop.orders.gateway import avarda_client
-from shop.orders.transactions import end_read, lock_order, write_transaction
+from shop.models import ConfirmPath, Order, OrderEvent, OrderState, OutboxEmail, Product
+from shop.transactions import end_read, lock_order, write_transaction
 
 log = logging.getLogger(__name__)
-
-PathName = Literal["callback", "browser", "sweep", "admin"]
 
 
 class ConfirmOutcome(enum.StrEnum):
@@ -112,18 +109,26 @@ class ConfirmResult:
 
 
 def confirm_purchase(
-    purchase_id: str, path: PathName, admin_id: int | None = None
+    session: Session,
+    client: AvardaClient,
+    purchase_id: str,
+    path: ConfirmPath,
+    *,
+    shop_url: str,
+    admin_id: int | None = None,
 ) -> ConfirmResult:
     """Learn the truth about ``purchase_id`` from Avarda and apply it to its order.
 
-    Idempotent and safe to run concurrently from any number of processes. Database
-    errors propagate (callers answer "try again"); Avarda errors become
+    ``shop_url`` is the shop's public base URL (``SHOP_PUBLIC_URL``): the confirmation
+    e-mail links to the order page under it. Idempotent and safe to run concurrently
+    from any number of processes. Database errors propagate (callers answer "try
+    again"; the session is left for the caller to roll back); Avarda errors become
     ``AVARDA_UNAVAILABLE`` without changing the order. ``admin_id`` names the admin
     who asked (path "admin": "Check with Avarda").
     """
     via = ConfirmPath(path)
-    order_id = db.session.scalar(sa.select(Order.id).where(Order.purchase_id == purchase_id))
-    end_read()
+    order_id = session.scalar(sa.select(Order.id).where(Order.purchase_id == purchase_id))
+    end_read(session)
     if order_id is None:
         log.info("confirm via %s: unknown purchase %s", via, purchase_id)
         return ConfirmResult(ConfirmOutcome.UNKNOWN_PURCHASE, None)
@@ -131,15 +136,15 @@ def confirm_purchase(
     status: PaymentStatus | None = None
     problem = ""
     try:
-        status = avarda_client().get_payment_status(purchase_id)
+        status = client.get_payment_status(purchase_id)
     except AvardaError as exc:
         problem = str(exc)
         log.warning("confirm via %s: GetPaymentStatus failed: %s", via, problem)
 
     label = status.state_label if status else None
-    with write_transaction() as session:
+    with write_transaction(session):
         order = lock_order(session, order_id)
-        outcome, event_outcome, detail = _apply(session, order, status, via, problem)
+        outcome, event_outcome, detail = _apply(session, order, status, via, problem, shop_url)
         if not (via is ConfirmPath.SWEEP and event_outcome in _SWEEP_QUIET):
             attempt = 1 + (
                 session.scalar(
@@ -185,6 +190,7 @@ def _apply(
     status: PaymentStatus | None,
     via: ConfirmPath,
     problem: str,
+    shop_url: str,
 ) -> tuple[ConfirmOutcome, EventOutcome, str]:
     """Decide under the lock; mutate ``order`` (and stock, outbox) accordingly."""
     state = OrderState(order.state)
@@ -207,7 +213,7 @@ def _apply(
                 return ConfirmOutcome.ON_HOLD, EventOutcome.HELD, reason
             _finish(order, OrderState.PAID, via, now)
             _take_stock(session, order)
-            session.add(_confirmation_email(order, now))
+            session.add(_confirmation_email(order, now, shop_url))
             return ConfirmOutcome.CONFIRMED_NOW, EventOutcome.PAID, ""
         if state is OrderState.FAILED:
             _record_payment(order, status)
@@ -318,13 +324,13 @@ def _take_stock(session: Session, order: Order) -> None:
         )
 
 
-def _confirmation_email(order: Order, now: datetime) -> OutboxEmail:
+def _confirmation_email(order: Order, now: datetime, shop_url: str) -> OutboxEmail:
     lines = "\n".join(
         f"  {line.quantity} x {line.name}  {line.line_total_minor / 100:.2f} {order.currency}"
         for line in order.lines
     )
     name = order.customer_first_name or "customer"
-    page = f"{current_app.config['SHOP_PUBLIC_URL']}/orders/{order.token}"
+    page = f"{shop_url.rstrip('/')}/orders/{order.token}"
     return OutboxEmail(
         order_id=order.id,
         kind="order_confirmation",

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from shop.extensions import db
-from shop.models import ConfirmPath, Order, OrderEvent, OrderState, OutboxEmail
+from shop.models import ConfirmPath, Order, OrderEvent, OrderState
 from shop.orders.confirm import EventOutcome
 
 PATH_WORDS = {
@@ -20,38 +20,22 @@ PATH_WORDS = {
 }
 
 
-def get_order_by_token(token: str) -> Order | None:
+def get_order_by_token(session: Session, token: str) -> Order | None:
+    """The order of a public token; None for an unknown or impossible token (tokens
+    longer than the column are refused before the database is asked)."""
     if not token or len(token) > 64:
         return None
-    return db.session.scalars(sa.select(Order).where(Order.token == token)).one_or_none()
+    return session.scalars(sa.select(Order).where(Order.token == token)).one_or_none()
 
 
-def get_order_by_purchase_id(purchase_id: str) -> Order | None:
-    return db.session.scalars(
-        sa.select(Order).where(Order.purchase_id == purchase_id)
-    ).one_or_none()
+def get_order_by_purchase_id(session: Session, purchase_id: str) -> Order | None:
+    return session.scalars(sa.select(Order).where(Order.purchase_id == purchase_id)).one_or_none()
 
 
-def recent_orders(limit: int = 100, state: str | None = None) -> list[Order]:
-    """Newest first, for the admin list."""
-    stmt = sa.select(Order).order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)
-    if state:
-        stmt = stmt.where(Order.state == state)
-    return list(db.session.scalars(stmt))
-
-
-def order_events(order: Order) -> list[OrderEvent]:
+def order_events(session: Session, order: Order) -> list[OrderEvent]:
     return list(
-        db.session.scalars(
+        session.scalars(
             sa.select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
-        )
-    )
-
-
-def outbox_for(order: Order) -> list[OutboxEmail]:
-    return list(
-        db.session.scalars(
-            sa.select(OutboxEmail).where(OutboxEmail.order_id == order.id).order_by(OutboxEmail.id)
         )
     )
 
@@ -81,13 +65,13 @@ def _hms(value: datetime) -> str:
     return value.strftime("%H:%M:%S")
 
 
-def timeline(order: Order, events: Sequence[OrderEvent] | None = None) -> list[str]:
+def timeline(session: Session, order: Order) -> list[str]:
     """The order's story in plain sentences, newest knowledge first.
 
     The first sentence sums up the state and which path confirmed it; the others
     list every notification, in order. Times are UTC.
     """
-    events = list(events) if events is not None else order_events(order)
+    events = order_events(session, order)
     sentences = [_headline(order, events)]
     sentences.append(f"Order {order.number} was placed at {_hms(order.created_at)} (UTC).")
     sentences.extend(_event_sentence(e) for e in events)

@@ -12,6 +12,8 @@ it pending otherwise.
 Safe on several hosts at once: the sweep only chooses candidates; every decision is
 taken by the confirm step under the order's row lock, so two sweepers (or a sweeper
 and a callback) working on the same order change it once.
+
+Framework-free like the confirm step: a ``Session``, the Avarda client and plain values.
 """
 
 from __future__ import annotations
@@ -21,14 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from sqlalchemy.orm import Session
 
-from shop.avarda import AvardaError
-from shop.extensions import db
-from shop.models import Order, OrderState, utcnow
+from common.db import utcnow
+from shop.avarda import AvardaClient, AvardaError
+from shop.models import ConfirmPath, Order, OrderState
 from shop.orders.confirm import ConfirmOutcome, confirm_purchase
-from shop.orders.gateway import avarda_client
-from shop.orders.transactions import end_read
+from shop.transactions import end_read
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +54,21 @@ class SweepReport:
         return f"checked {self.checked} (hinted {self.hinted}): {parts}; errors {self.errors}"
 
 
-def sweep(min_age: float | None = None, now: datetime | None = None) -> SweepReport:
-    """One pass. ``min_age`` defaults to ``RECONCILE_MIN_AGE`` (seconds).
+def sweep(
+    session: Session,
+    client: AvardaClient,
+    *,
+    min_age: float,
+    shop_url: str,
+    now: datetime | None = None,
+) -> SweepReport:
+    """One pass over the pending orders older than ``min_age`` seconds
+    (``RECONCILE_MIN_AGE``); ``shop_url`` is passed on to the confirm step.
 
     Candidates are the ``BATCH_LIMIT`` oldest due orders plus every due order whose
     purchase the queue lists, those first: a batch full of orders that never finish
     (abandoned forms, purchases Avarda does not know) must not hide a newer paid one.
     """
-    if min_age is None:
-        min_age = float(current_app.config["RECONCILE_MIN_AGE"])
     now = now or utcnow()
     cutoff = now - timedelta(seconds=min_age)
     due = (
@@ -73,21 +80,21 @@ def sweep(min_age: float | None = None, now: datetime | None = None) -> SweepRep
         )
         .order_by(Order.created_at, Order.id)
     )
-    oldest = db.session.execute(due.limit(BATCH_LIMIT)).all()
-    end_read()
+    oldest = session.execute(due.limit(BATCH_LIMIT)).all()
+    end_read(session)
     report = SweepReport()
     if not oldest:
         return report
 
-    completed = set(_completed_since(oldest[0].created_at - QUEUE_SLACK))
+    completed = set(_completed_since(client, oldest[0].created_at - QUEUE_SLACK))
     hinted: list[str] = []
     if completed:
         hinted = [
             pid
-            for pid in db.session.scalars(due.where(Order.purchase_id.in_(completed)))
+            for pid in session.scalars(due.where(Order.purchase_id.in_(completed)))
             if pid is not None
         ]
-        end_read()
+        end_read(session)
     report.hinted = len(hinted)
     listed = set(hinted)
     rest = [pid for pid, _created in oldest if pid is not None and pid not in listed]
@@ -95,20 +102,21 @@ def sweep(min_age: float | None = None, now: datetime | None = None) -> SweepRep
     for purchase_id in [*hinted, *rest]:
         report.checked += 1
         try:
-            result = confirm_purchase(purchase_id, "sweep")
+            result = confirm_purchase(
+                session, client, purchase_id, ConfirmPath.SWEEP, shop_url=shop_url
+            )
         except Exception:
             report.errors += 1
-            db.session.rollback()
+            session.rollback()
             log.exception("sweep: confirming %s failed", purchase_id)
             continue
         report.count(result.outcome)
     return report
 
 
-def _completed_since(start: datetime) -> list[str]:
+def _completed_since(client: AvardaClient, start: datetime) -> list[str]:
     """Purchase ids Avarda reports completed since ``start``; [] when it cannot say."""
     ids: list[str] = []
-    client = avarda_client()
     try:
         for page in range(QUEUE_MAX_PAGES):
             batch = client.get_payment_status_queue(

@@ -40,8 +40,9 @@ from shop.avarda.callback import (
     Unauthorized,
     accept_purchase_completed,
 )
-from shop.extensions import db
-from shop.models import utcnow
+from common.db import utcnow
+from shop.extensions import avarda_client, db
+from shop.models import ConfirmPath
 from shop.orders.callback_log import AuthResult, CallbackRecord, auth_scheme, record_callback
 from shop.orders.confirm import ConfirmOutcome, confirm_purchase
 
@@ -143,7 +144,13 @@ def _handle(seen: _Seen) -> Response:
     seen.purchase_id = purchase_id
 
     try:
-        result = confirm_purchase(purchase_id, "callback")
+        result = confirm_purchase(
+            db.session(),
+            avarda_client(),
+            purchase_id,
+            ConfirmPath.CALLBACK,
+            shop_url=current_app.config["SHOP_PUBLIC_URL"],
+        )
     except SQLAlchemyError:
         log.exception("callback for %s: database error; Avarda will retry", purchase_id)
         db.session.rollback()

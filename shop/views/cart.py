@@ -8,78 +8,52 @@ authoritatively, when the checkout creates the order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from werkzeug.wrappers import Response
 
 from shop.cart import Cart, CartError, valid_sku
+from shop.catalog import PricedCart, get_product_by_sku, price, products_by_sku
+from shop.extensions import db
 from shop.models import Product
-from shop.orders.catalog import get_product_by_sku, products_by_sku
-from shop.orders.checkout import vat_included
 from shop.views.forms import AddToCartForm, RemoveLineForm, UpdateLineForm, first_error
 from shop.views.session_order import forget_finished_order
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
 
 
-@dataclass(frozen=True)
-class DisplayLine:
-    sku: str
-    name: str
-    image: str
-    quantity: int
-    stock: int
-    unit_price: int
-    total: int
-    vat: int
-
-
-def display_lines(cart: Cart) -> list[DisplayLine]:
+def priced_cart(cart: Cart) -> PricedCart:
     """The cart joined with the catalogue; lines of vanished products leave the cart."""
     lines = cart.lines()
-    products = products_by_sku(line.sku for line in lines)
-    shown: list[DisplayLine] = []
+    products = products_by_sku(db.session(), (line.sku for line in lines))
+    kept: list[tuple[Product, int]] = []
     for line in lines:
         product = products.get(line.sku)
         if product is None:
             cart.remove(line.sku)
             flash("A product in your cart is no longer sold and was removed.", "warning")
             continue
-        total = product.price_minor * line.quantity
-        shown.append(
-            DisplayLine(
-                sku=product.sku,
-                name=product.name,
-                image=product.image,
-                quantity=line.quantity,
-                stock=product.stock,
-                unit_price=product.price_minor,
-                total=total,
-                vat=vat_included(total, product.vat_percent),
-            )
-        )
-    return shown
+        kept.append((product, line.quantity))
+    return price(kept)
 
 
 @bp.get("")
 def show() -> str:
     cart = Cart(session)
     forget_finished_order(cart)
-    lines = display_lines(cart)
+    priced = priced_cart(cart)
     return render_template(
         "cart/show.html",
-        lines=lines,
-        count=sum(line.quantity for line in lines),
-        total=sum(line.total for line in lines),
-        vat=sum(line.vat for line in lines),
-        problems=[line for line in lines if line.quantity > line.stock],
+        lines=priced.lines,
+        count=priced.count,
+        total=priced.total_minor,
+        vat=priced.vat_minor,
+        problems=[line for line in priced.lines if line.quantity > line.stock],
         max_quantity=Cart.MAX_QUANTITY,
     )
 
 
 def _product(sku: str) -> Product | None:
-    return get_product_by_sku(sku)
+    return get_product_by_sku(db.session(), sku)
 
 
 @bp.post("/add")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, session
 
 from shop.cart import Cart, valid_sku
+from shop.catalog import get_product_by_sku, list_products, price
+from shop.extensions import db
 from shop.models import Product
-from shop.orders.catalog import get_product_by_sku, list_products
-from shop.orders.checkout import vat_included
 from shop.views.forms import AddToCartForm
 
 bp = Blueprint("catalog", __name__)
@@ -16,7 +16,7 @@ bp = Blueprint("catalog", __name__)
 def product_or_404(sku: str) -> Product:
     if not valid_sku(sku):
         abort(404)
-    product = get_product_by_sku(sku)
+    product = get_product_by_sku(db.session(), sku)
     if product is None:
         abort(404)
     return product
@@ -25,7 +25,7 @@ def product_or_404(sku: str) -> Product:
 @bp.get("/")
 def index() -> str:
     """All products, those in stock first, in the order they were seeded."""
-    products = sorted(list_products(), key=lambda p: p.stock <= 0)
+    products = sorted(list_products(db.session()), key=lambda p: p.stock <= 0)
     return render_template("catalog/index.html", products=products)
 
 
@@ -38,7 +38,7 @@ def product(sku: str) -> str:
         product=item,
         form=form,
         vat_percent=item.vat_percent,
-        vat_amount=vat_included(item.price_minor, item.vat_percent),
+        vat_amount=price([(item, 1)]).vat_minor,
         in_cart=Cart(session).quantity(item.sku),
         max_quantity=min(Cart.MAX_QUANTITY, max(item.stock, 1)),
     )

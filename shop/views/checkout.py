@@ -28,8 +28,9 @@ from werkzeug.wrappers import Response
 
 from shop.avarda import PURCHASE_ID
 from shop.cart import Cart
-from shop.models import Order, OrderState
-from shop.orders.catalog import products_by_sku
+from shop.catalog import products_by_sku
+from shop.extensions import avarda_client, db
+from shop.models import ConfirmPath, Order, OrderState
 from shop.orders.checkout import begin_checkout
 from shop.orders.confirm import confirm_purchase
 from shop.orders.errors import CheckoutError
@@ -60,7 +61,7 @@ def start() -> Response:
 
     cart = Cart(session)
     forget_finished_order(cart)
-    products = products_by_sku(line.sku for line in cart.lines())
+    products = products_by_sku(db.session(), (line.sku for line in cart.lines()))
     lines = []
     for line in cart.lines():
         product = products.get(line.sku)
@@ -73,7 +74,13 @@ def start() -> Response:
         return redirect(url_for("cart.show"), 303)
 
     try:
-        checkout = begin_checkout(lines, cart.order_token)
+        checkout = begin_checkout(
+            db.session(),
+            avarda_client(),
+            lines,
+            cart.order_token,
+            language=current_app.config["AVARDA_LANGUAGE"],
+        )
     except CheckoutError as error:
         flash(str(error), "error")
         return redirect(url_for("cart.show"), 303)
@@ -82,7 +89,7 @@ def start() -> Response:
         # Avarda already has this purchase as paid (another tab): confirm it, don't show
         # a form that would only say "completed".
         return redirect(url_for("checkout.done", purchaseId=checkout.purchase_id), 303)
-    order = get_order_by_token(checkout.order_token)
+    order = get_order_by_token(db.session(), checkout.order_token)
     if order is None:  # pragma: no cover - begin_checkout just committed it
         abort(503)
     return _render(order)
@@ -91,7 +98,7 @@ def start() -> Response:
 def _reenter(purchase_id: str | None) -> Response:
     """Back from an external payment step: init again with the same purchase."""
     purchase_id = _valid_purchase_id(purchase_id)
-    order = get_order_by_purchase_id(purchase_id)
+    order = get_order_by_purchase_id(db.session(), purchase_id)
     if order is None:
         abort(404, "We do not know that purchase. Please go to checkout again from your cart.")
     if order.state != OrderState.PENDING:
@@ -119,7 +126,13 @@ def _render(order: Order) -> Response:
 @bp.get("/done")
 def done() -> Response:
     purchase_id = _valid_purchase_id(request.args.get("purchaseId"))
-    result = confirm_purchase(purchase_id, "browser")
+    result = confirm_purchase(
+        db.session(),
+        avarda_client(),
+        purchase_id,
+        ConfirmPath.BROWSER,
+        shop_url=current_app.config["SHOP_PUBLIC_URL"],
+    )
     order = result.order
     if order is None:
         abort(404, "We do not know that purchase. If you paid, the payment is safe with Avarda.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, url_for
 from werkzeug.wrappers import Response
 
+from shop.extensions import db
 from shop.models import Order
 from shop.orders.queries import get_order_by_token, order_status_json, timeline
 
@@ -16,7 +17,7 @@ bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 
 def _order_or_none(token: str) -> Order | None:
-    return get_order_by_token(token) if len(token) <= 64 else None
+    return get_order_by_token(db.session(), token)
 
 
 @bp.get("/<token>")
@@ -24,7 +25,7 @@ def show(token: str) -> str:
     order = _order_or_none(token)
     if order is None:
         abort(404, "We could not find that order. Check the link in your confirmation e-mail.")
-    story = timeline(order)
+    story = timeline(db.session(), order)
     return render_template(
         "orders/show.html",
         order=order,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import flash
 
 from shop.cart import Cart
+from shop.extensions import db
 from shop.models import OrderState
 from shop.orders.queries import get_order_by_token
 
@@ -20,7 +21,7 @@ def forget_finished_order(cart: Cart) -> None:
     token = cart.order_token
     if token is None:
         return
-    order = get_order_by_token(token)
+    order = get_order_by_token(db.session(), token)
     if order is None:
         cart.order_token = None
     elif order.state in (OrderState.PAID, OrderState.ON_HOLD):

@@ -324,12 +324,16 @@ class Stack:
 
     def checkout(self, *lines: tuple[str, int]) -> CheckoutSession:
         """Start a checkout with the shop's own service (it calls the sandbox over HTTP)."""
-        from shop.orders.catalog import get_product_by_sku
+        from shop.catalog import get_product_by_sku
+        from shop.extensions import avarda_client, db
         from shop.orders.checkout import begin_checkout
 
         def begin() -> CheckoutSession:
-            ids = [(get_product_by_sku(sku).id, qty) for sku, qty in lines or [("MUG-01", 1)]]
-            return begin_checkout(ids, None)
+            ids = [
+                (get_product_by_sku(db.session(), sku).id, qty)
+                for sku, qty in lines or [("MUG-01", 1)]
+            ]
+            return begin_checkout(db.session(), avarda_client(), ids, None)
 
         return self.query(begin)
 

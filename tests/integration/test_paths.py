@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 import requests
+from flask import current_app
 
+from shop.extensions import avarda_client, db
 from tests.harness import BOTH_DATABASES
 
 
@@ -112,8 +114,15 @@ def test_sweep_leaves_young_orders_to_the_live_paths(stack):
     with stack.shop_app.app_context():
         from shop.orders.sweep import sweep
 
-        young = sweep(min_age=3600)
-        old = sweep(min_age=0)
+        young = sweep(
+            db.session(),
+            avarda_client(),
+            min_age=3600,
+            shop_url=current_app.config["SHOP_PUBLIC_URL"],
+        )
+        old = sweep(
+            db.session(), avarda_client(), min_age=0, shop_url=current_app.config["SHOP_PUBLIC_URL"]
+        )
 
     assert young.checked == 0
     assert old.hinted == 1 and old.checked == 2
@@ -180,5 +189,7 @@ def test_wrong_callback_credentials_are_refused_and_the_sweep_recovers(stack):
     with stack.shop_app.app_context():
         from shop.orders.sweep import sweep
 
-        sweep(min_age=0)
+        sweep(
+            db.session(), avarda_client(), min_age=0, shop_url=current_app.config["SHOP_PUBLIC_URL"]
+        )
     assert stack.status(session.order_token)["confirmed_by"] == "sweep"

@@ -7,7 +7,8 @@ import re
 import pytest
 from flask import Flask
 
-from shop.orders.catalog import get_product_by_sku
+from shop.catalog import get_product_by_sku
+from shop.extensions import db
 from tests.harness import (
     CartActions,
     close_app,
@@ -21,7 +22,7 @@ from tests.harness import (
 
 
 def stock_of(app: Flask, sku: str) -> int:
-    return in_app(app, lambda: get_product_by_sku(sku).stock)
+    return in_app(app, lambda: get_product_by_sku(db.session(), sku).stock)
 
 
 def test_catalogue_lists_products_with_prices_incl_vat_stock_and_pictures(client):

@@ -108,7 +108,7 @@ def unavailable() -> AvardaUnavailable:
 
 def make_app(database_url: str, **overrides: Any) -> tuple[Flask, FakeAvarda]:
     """A migrated, seeded shop on ``database_url`` whose Avarda is a :class:`FakeAvarda`."""
-    from shop.orders.gateway import set_avarda_client
+    from shop.extensions import set_avarda_client
 
     app = make_shop_app(database_url, **overrides)
     fake = FakeAvarda()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from shop.catalog import get_product_by_sku
 from shop.extensions import db
 from shop.models import (
     CommerceAction,
@@ -27,7 +28,6 @@ from shop.orders.backoffice import (
     list_orders,
     order_detail,
 )
-from shop.orders.catalog import get_product_by_sku
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 RULES = AttentionRules(now=NOW, pending_age=timedelta(minutes=2), undelivered_age=timedelta(days=3))
@@ -45,7 +45,7 @@ def make_order(
     n = next(_numbers)
     created = NOW - age
     paid = state not in ("pending", "failed")
-    mug = get_product_by_sku("MUG-01")
+    mug = get_product_by_sku(db.session(), "MUG-01")
     order = Order(
         number=values.pop("number", f"260601-{n:08X}"),
         state=state,

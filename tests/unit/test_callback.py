@@ -23,9 +23,9 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.test import TestResponse
 
 from shop.avarda import PurchaseState
-from shop.extensions import db
+from shop.catalog import get_product_by_sku
+from shop.extensions import avarda_client, db
 from shop.models import Order, OrderEvent, OutboxEmail, Product
-from shop.orders.catalog import get_product_by_sku
 from shop.orders.checkout import begin_checkout
 from tests.harness import CALLBACK_PASSWORD, CALLBACK_USERNAME, JWT_SECRET, sqlite_shop_database
 from tests.unit.fakes import make_app, unavailable
@@ -50,8 +50,10 @@ class Shop:
 
     def order(self, complete: bool = True) -> str:
         with self.app.app_context():
-            product = get_product_by_sku("MUG-01")
-            purchase_id = begin_checkout([(product.id, 1)], None).purchase_id
+            product = get_product_by_sku(db.session(), "MUG-01")
+            purchase_id = begin_checkout(
+                db.session(), avarda_client(), [(product.id, 1)], None
+            ).purchase_id
         if complete:
             self.fake.complete(purchase_id)
         return purchase_id

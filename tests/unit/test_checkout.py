@@ -9,17 +9,17 @@ import pytest
 import sqlalchemy as sa
 
 from shop.avarda import PurchaseState
-from shop.extensions import db
+from shop.catalog import get_product_by_sku, vat_included
+from shop.extensions import avarda_client, db
 from shop.models import Order, new_order_number
 from shop.orders import checkout as checkout_module
-from shop.orders.catalog import get_product_by_sku
-from shop.orders.checkout import begin_checkout, vat_included
+from shop.orders.checkout import CheckoutSession, begin_checkout
 from shop.orders.errors import CheckoutUnavailable, EmptyCart, InvalidCart, OutOfStock
 from tests.unit.fakes import unavailable
 
 
 def pid(sku: str) -> int:
-    return get_product_by_sku(sku).id
+    return get_product_by_sku(db.session(), sku).id
 
 
 def orders() -> list[Order]:
@@ -27,9 +27,14 @@ def orders() -> list[Order]:
     return list(db.session.scalars(sa.select(Order).order_by(Order.id)))
 
 
+def start(lines: list[tuple[int, int]], token: str | None) -> CheckoutSession:
+    """``begin_checkout`` as the checkout page runs it (the app's session and client)."""
+    return begin_checkout(db.session(), avarda_client(), lines, token)
+
+
 def test_new_order_with_lines_totals_and_a_purchase(shop):
     _, fake = shop
-    session = begin_checkout([(pid("MUG-01"), 2), (pid("BOOK-01"), 1)], None)
+    session = start([(pid("MUG-01"), 2), (pid("BOOK-01"), 1)], None)
 
     [order] = orders()
     assert session.purchase_id == order.purchase_id
@@ -43,16 +48,16 @@ def test_new_order_with_lines_totals_and_a_purchase(shop):
 
 def test_same_cart_reuses_order_and_purchase(shop):
     _, fake = shop
-    first = begin_checkout([(pid("MUG-01"), 1)], None)
-    again = begin_checkout([(pid("MUG-01"), 1)], first.order_token)
+    first = start([(pid("MUG-01"), 1)], None)
+    again = start([(pid("MUG-01"), 1)], first.order_token)
     assert again.purchase_id == first.purchase_id and again.reused
     assert fake.count("InitializePayment") == 1 and len(orders()) == 1
 
 
 def test_changed_cart_updates_the_purchase(shop):
     _, fake = shop
-    first = begin_checkout([(pid("MUG-01"), 1)], None)
-    changed = begin_checkout([(pid("MUG-01"), 3)], first.order_token)
+    first = start([(pid("MUG-01"), 1)], None)
+    changed = start([(pid("MUG-01"), 3)], first.order_token)
     assert changed.purchase_id == first.purchase_id
     [order] = orders()
     assert order.total_minor == 3 * 14900 and [li.quantity for li in order.lines] == [3]
@@ -61,30 +66,30 @@ def test_changed_cart_updates_the_purchase(shop):
 
 def test_refused_update_starts_a_new_order_and_keeps_the_old_one_pending(shop):
     _, fake = shop
-    first = begin_checkout([(pid("MUG-01"), 1)], None)
+    first = start([(pid("MUG-01"), 1)], None)
     fake.set_state(first.purchase_id, PurchaseState.WAITING_FOR_CARD_PAYMENTS.value)
-    second = begin_checkout([(pid("MUG-01"), 2)], first.order_token)
+    second = start([(pid("MUG-01"), 2)], first.order_token)
     assert second.purchase_id != first.purchase_id
     assert [o.state for o in orders()] == ["pending", "pending"]
 
 
 def test_dead_purchase_is_not_reused(shop):
     _, fake = shop
-    first = begin_checkout([(pid("MUG-01"), 1)], None)
+    first = start([(pid("MUG-01"), 1)], None)
     fake.set_state(first.purchase_id, PurchaseState.SESSION_TIMED_OUT.value)
-    second = begin_checkout([(pid("MUG-01"), 1)], first.order_token)
+    second = start([(pid("MUG-01"), 1)], first.order_token)
     assert second.purchase_id != first.purchase_id
 
 
 def test_completed_purchase_is_flagged(shop):
     _, fake = shop
-    first = begin_checkout([(pid("MUG-01"), 1)], None)
+    first = start([(pid("MUG-01"), 1)], None)
     fake.complete(first.purchase_id)
-    assert begin_checkout([(pid("MUG-01"), 1)], first.order_token).completed
+    assert start([(pid("MUG-01"), 1)], first.order_token).completed
 
 
 def test_unknown_or_foreign_token_starts_fresh(shop):
-    first = begin_checkout([(pid("MUG-01"), 1)], "not-a-token")
+    first = start([(pid("MUG-01"), 1)], "not-a-token")
     assert not first.reused
 
 
@@ -102,13 +107,13 @@ def test_unknown_or_foreign_token_starts_fresh(shop):
 def test_bad_carts_are_refused_and_nothing_is_written(shop, lines, error):
     _, fake = shop
     with pytest.raises(error):
-        begin_checkout(lines, None)
+        start(lines, None)
     assert orders() == [] and fake.calls == []
 
 
 def test_out_of_stock(shop):
     with pytest.raises(OutOfStock) as info:
-        begin_checkout([(pid("SOCKS-01"), 6)], None)
+        start([(pid("SOCKS-01"), 6)], None)
     assert info.value.skus == ["SOCKS-01"] and orders() == []
 
 
@@ -116,7 +121,7 @@ def test_avarda_down_means_no_order(shop):
     _, fake = shop
     fake.init_error = unavailable()
     with pytest.raises(CheckoutUnavailable):
-        begin_checkout([(pid("MUG-01"), 1)], None)
+        start([(pid("MUG-01"), 1)], None)
     assert orders() == []
 
 
@@ -141,11 +146,11 @@ def taken_then(*numbers: str):
 
 def test_a_taken_order_number_starts_again_with_a_new_number_and_purchase(shop, monkeypatch):
     _, fake = shop
-    first = begin_checkout([(pid("MUG-01"), 1)], None)
+    first = start([(pid("MUG-01"), 1)], None)
     taken = orders()[0].number
     monkeypatch.setattr(checkout_module, "new_order_number", taken_then(taken, "260501-FRESH001"))
 
-    second = begin_checkout([(pid("BOOK-01"), 1)], None)
+    second = start([(pid("BOOK-01"), 1)], None)
 
     assert second.order_number == "260501-FRESH001"
     assert second.purchase_id != first.purchase_id
@@ -157,12 +162,12 @@ def test_a_taken_order_number_starts_again_with_a_new_number_and_purchase(shop, 
 
 def test_order_numbers_taken_three_times_give_up_cleanly(shop, monkeypatch):
     _, fake = shop
-    begin_checkout([(pid("MUG-01"), 1)], None)
+    start([(pid("MUG-01"), 1)], None)
     taken = orders()[0].number
     monkeypatch.setattr(checkout_module, "new_order_number", lambda: taken)
 
     with pytest.raises(CheckoutUnavailable):
-        begin_checkout([(pid("BOOK-01"), 1)], None)
+        start([(pid("BOOK-01"), 1)], None)
 
     assert len(orders()) == 1
     assert fake.count("InitializePayment") == 1 + 3

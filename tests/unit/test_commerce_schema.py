@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 from flask_migrate import downgrade, upgrade
 
 from shop import MIGRATIONS_DIR
-from shop.extensions import db
+from shop.catalog import get_product_by_sku
+from shop.extensions import avarda_client, db
 from shop.models import Order, OrderEvent, OrderLine, OrderState
-from shop.orders.catalog import get_product_by_sku
 from shop.orders.checkout import begin_checkout
 from shop.orders.confirm import ConfirmOutcome, confirm_purchase
 
@@ -19,10 +20,16 @@ BEFORE_COMMERCE = "c3e1f0a7d5b2"
 
 
 def paid_order(fake, quantity: int = 2) -> Order:
-    mug = get_product_by_sku("MUG-01")
-    session = begin_checkout([(mug.id, quantity)], None)
+    mug = get_product_by_sku(db.session(), "MUG-01")
+    session = begin_checkout(db.session(), avarda_client(), [(mug.id, quantity)], None)
     fake.complete(session.purchase_id)
-    result = confirm_purchase(session.purchase_id, "callback")
+    result = confirm_purchase(
+        db.session(),
+        avarda_client(),
+        session.purchase_id,
+        "callback",
+        shop_url=current_app.config["SHOP_PUBLIC_URL"],
+    )
     assert result.outcome is ConfirmOutcome.CONFIRMED_NOW
     assert result.order is not None
     return result.order
@@ -93,7 +100,13 @@ def test_a_cancelled_order_ignores_later_notifications(shop):
     assert order.purchase_id is not None
     for state in (2, 8):  # Completed again, then Avarda's own Cancelled
         fake.set_state(order.purchase_id, state)
-        result = confirm_purchase(order.purchase_id, "callback")
+        result = confirm_purchase(
+            db.session(),
+            avarda_client(),
+            order.purchase_id,
+            "callback",
+            shop_url=current_app.config["SHOP_PUBLIC_URL"],
+        )
         assert result.outcome is ConfirmOutcome.CANCELLED and result.is_done
     db.session.expire_all()
     assert db.session.get(Order, order.id).state == OrderState.CANCELLED
@@ -105,12 +118,19 @@ def test_a_cancelled_order_ignores_later_notifications(shop):
 
 def test_an_admin_check_is_recorded_with_the_admin(shop):
     _, fake = shop
-    mug = get_product_by_sku("MUG-01")
-    session = begin_checkout([(mug.id, 1)], None)
+    mug = get_product_by_sku(db.session(), "MUG-01")
+    session = begin_checkout(db.session(), avarda_client(), [(mug.id, 1)], None)
     fake.complete(session.purchase_id)
     admin_id = db.session.scalar(sa.text("SELECT id FROM admin_user"))
 
-    result = confirm_purchase(session.purchase_id, "admin", admin_id=admin_id)
+    result = confirm_purchase(
+        db.session(),
+        avarda_client(),
+        session.purchase_id,
+        "admin",
+        admin_id=admin_id,
+        shop_url=current_app.config["SHOP_PUBLIC_URL"],
+    )
 
     assert result.outcome is ConfirmOutcome.CONFIRMED_NOW
     assert result.order is not None and result.order.confirmed_by == "admin"

@@ -7,20 +7,36 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from shop.avarda import AvardaProtocolError, PurchaseState
-from shop.extensions import db
-from shop.models import Order, OrderEvent, OutboxEmail, Product
-from shop.orders.catalog import get_product_by_sku
-from shop.orders.checkout import begin_checkout
-from shop.orders.confirm import ConfirmOutcome, confirm_purchase
+from shop.catalog import get_product_by_sku
+from shop.extensions import avarda_client, db
+from shop.models import ConfirmPath, Order, OrderEvent, OutboxEmail, Product
+from shop.orders.checkout import CheckoutSession, begin_checkout
+from shop.orders.confirm import ConfirmOutcome, ConfirmResult, confirm_purchase
 from tests.unit.fakes import unavailable
+
+
+def confirm(purchase_id: str, path: str) -> ConfirmResult:
+    """The confirm step as the app runs it: the app's session and (fake) Avarda client."""
+    return confirm_purchase(
+        db.session(),
+        avarda_client(),
+        purchase_id,
+        ConfirmPath(path),
+        shop_url=current_app.config["SHOP_PUBLIC_URL"],
+    )
+
+
+def start_checkout(lines: list[tuple[int, int]], token: str | None) -> CheckoutSession:
+    return begin_checkout(db.session(), avarda_client(), lines, token)
 
 
 def checkout(*skus_and_qty: tuple[str, int]) -> tuple[str, str]:
     """A pending order for the cart; returns (purchase id, token)."""
-    lines = [(get_product_by_sku(sku).id, qty) for sku, qty in skus_and_qty]
-    session = begin_checkout(lines, None)
+    lines = [(get_product_by_sku(db.session(), sku).id, qty) for sku, qty in skus_and_qty]
+    session = start_checkout(lines, None)
     return session.purchase_id, session.order_token
 
 
@@ -52,7 +68,7 @@ def test_completed_purchase_pays_the_order_once(shop):
     before_mug, before_book = stock("MUG-01"), stock("BOOK-01")
     fake.complete(purchase_id, method=2)
 
-    result = confirm_purchase(purchase_id, "callback")
+    result = confirm(purchase_id, "callback")
 
     assert result.outcome is ConfirmOutcome.CONFIRMED_NOW
     order = order_of(purchase_id)
@@ -79,10 +95,10 @@ def test_duplicates_change_nothing_but_are_recorded(shop):
     _, fake = shop
     purchase_id, _ = checkout(("MUG-01", 1))
     fake.complete(purchase_id)
-    assert confirm_purchase(purchase_id, "browser").outcome is ConfirmOutcome.CONFIRMED_NOW
+    assert confirm(purchase_id, "browser").outcome is ConfirmOutcome.CONFIRMED_NOW
     after_first = stock("MUG-01")
 
-    again = [confirm_purchase(purchase_id, p) for p in ("callback", "callback", "browser")]
+    again = [confirm(purchase_id, p) for p in ("callback", "callback", "browser")]
 
     assert [r.outcome for r in again] == [ConfirmOutcome.ALREADY_CONFIRMED] * 3
     order = order_of(purchase_id)
@@ -114,7 +130,7 @@ def test_unfinished_states_leave_the_order_pending(shop, state):
     purchase_id, _ = checkout(("TEE-01", 1))
     fake.set_state(purchase_id, int(state))
 
-    result = confirm_purchase(purchase_id, "callback")
+    result = confirm(purchase_id, "callback")
 
     assert result.outcome is ConfirmOutcome.PENDING
     order = order_of(purchase_id)
@@ -132,7 +148,7 @@ def test_dead_states_fail_the_order(shop, state):
     before = stock("TEE-01")
     fake.set_state(purchase_id, int(state))
 
-    result = confirm_purchase(purchase_id, "browser")
+    result = confirm(purchase_id, "browser")
 
     assert result.outcome is ConfirmOutcome.FAILED
     order = order_of(purchase_id)
@@ -145,10 +161,10 @@ def test_late_error_after_paid_never_moves_the_order_back(shop):
     _, fake = shop
     purchase_id, _ = checkout(("LAMP-01", 1))
     fake.complete(purchase_id)
-    confirm_purchase(purchase_id, "callback")
+    confirm(purchase_id, "callback")
     fake.set_state(purchase_id, PurchaseState.ERROR.value)
 
-    result = confirm_purchase(purchase_id, "browser")
+    result = confirm(purchase_id, "browser")
 
     assert result.outcome is ConfirmOutcome.ALREADY_CONFIRMED
     order = order_of(purchase_id)
@@ -164,7 +180,7 @@ def test_amount_mismatch_holds_the_order_for_review(shop):
     before = stock("MUG-01")
     fake.complete(purchase_id, price=Decimal("1.49"))
 
-    result = confirm_purchase(purchase_id, "callback")
+    result = confirm(purchase_id, "callback")
 
     assert result.outcome is ConfirmOutcome.ON_HOLD
     order = order_of(purchase_id)
@@ -174,7 +190,7 @@ def test_amount_mismatch_holds_the_order_for_review(shop):
     assert stock("MUG-01") == before and emails() == 0
     assert [e.outcome for e in events(order)] == ["held"]
     # and a later notification keeps it on hold
-    assert confirm_purchase(purchase_id, "browser").outcome is ConfirmOutcome.ON_HOLD
+    assert confirm(purchase_id, "browser").outcome is ConfirmOutcome.ON_HOLD
     assert order_of(purchase_id).state == "on_hold"
 
 
@@ -185,7 +201,7 @@ def test_not_enough_stock_holds_a_paid_order(shop):
     db.session.commit()
     fake.complete(purchase_id)
 
-    result = confirm_purchase(purchase_id, "callback")
+    result = confirm(purchase_id, "callback")
 
     assert result.outcome is ConfirmOutcome.ON_HOLD
     assert "not enough stock" in order_of(purchase_id).hold_reason
@@ -199,7 +215,7 @@ def test_avarda_unreachable_changes_nothing(shop, error):
     fake.complete(purchase_id)
     fake.status_error = error
 
-    result = confirm_purchase(purchase_id, "callback")
+    result = confirm(purchase_id, "callback")
 
     assert result.outcome is ConfirmOutcome.AVARDA_UNAVAILABLE
     order = order_of(purchase_id)
@@ -207,13 +223,13 @@ def test_avarda_unreachable_changes_nothing(shop, error):
     assert [(e.outcome, e.avarda_state) for e in events(order)] == [("avarda_unavailable", None)]
 
     fake.status_error = None
-    assert confirm_purchase(purchase_id, "callback").outcome is ConfirmOutcome.CONFIRMED_NOW
+    assert confirm(purchase_id, "callback").outcome is ConfirmOutcome.CONFIRMED_NOW
     fake.status_error = error
-    assert confirm_purchase(purchase_id, "browser").outcome is ConfirmOutcome.ALREADY_CONFIRMED
+    assert confirm(purchase_id, "browser").outcome is ConfirmOutcome.ALREADY_CONFIRMED
 
 
 def test_unknown_purchase_writes_nothing(shop):
-    result = confirm_purchase("0" * 32, "callback")
+    result = confirm("0" * 32, "callback")
     assert result.outcome is ConfirmOutcome.UNKNOWN_PURCHASE and result.order is None
     assert db.session.scalar(sa.select(sa.func.count(OrderEvent.id))) == 0
 
@@ -222,10 +238,10 @@ def test_completed_after_failed_goes_on_hold_not_lost(shop):
     _, fake = shop
     purchase_id, _ = checkout(("MUG-01", 1))
     fake.set_state(purchase_id, PurchaseState.SESSION_TIMED_OUT.value)
-    assert confirm_purchase(purchase_id, "sweep").outcome is ConfirmOutcome.FAILED
+    assert confirm(purchase_id, "sweep").outcome is ConfirmOutcome.FAILED
     fake.complete(purchase_id)
 
-    result = confirm_purchase(purchase_id, "callback")
+    result = confirm(purchase_id, "callback")
 
     assert result.outcome is ConfirmOutcome.ON_HOLD
     assert order_of(purchase_id).state == "on_hold"
@@ -235,9 +251,9 @@ def test_failed_order_with_avarda_down_asks_for_a_retry(shop):
     _, fake = shop
     purchase_id, _ = checkout(("MUG-01", 1))
     fake.set_state(purchase_id, PurchaseState.ERROR.value)
-    confirm_purchase(purchase_id, "browser")
+    confirm(purchase_id, "browser")
     fake.status_error = unavailable()
-    assert confirm_purchase(purchase_id, "callback").outcome is ConfirmOutcome.AVARDA_UNAVAILABLE
+    assert confirm(purchase_id, "callback").outcome is ConfirmOutcome.AVARDA_UNAVAILABLE
 
 
 def test_concurrent_notifications_pay_once(shop):
@@ -255,7 +271,7 @@ def test_concurrent_notifications_pay_once(shop):
         with app.app_context():
             start.wait(5)
             try:
-                outcomes.append(confirm_purchase(purchase_id, path).outcome)
+                outcomes.append(confirm(purchase_id, path).outcome)
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:
@@ -299,7 +315,7 @@ def test_over_long_customer_details_are_cut_and_never_block_the_payment(shop):
     }
     fake.set_state(purchase_id, 2, PaymentMethod=10**60, **sent)
 
-    assert confirm_purchase(purchase_id, "callback").outcome is ConfirmOutcome.CONFIRMED_NOW
+    assert confirm(purchase_id, "callback").outcome is ConfirmOutcome.CONFIRMED_NOW
 
     order = order_of(purchase_id)
     columns = Order.__table__.c
@@ -328,7 +344,7 @@ def test_protocol_length_customer_details_are_kept_whole(shop):
     zip_code = "SE-" + "1" * 24  # 27 characters, as seen in the sandbox
     fake.set_state(purchase_id, 2, InvoicingZip=zip_code, Mail="m" * 48 + "@example.com")
 
-    assert confirm_purchase(purchase_id, "callback").outcome is ConfirmOutcome.CONFIRMED_NOW
+    assert confirm(purchase_id, "callback").outcome is ConfirmOutcome.CONFIRMED_NOW
 
     order = order_of(purchase_id)
     assert order.customer_zip == zip_code and order.customer_email == "m" * 48 + "@example.com"
@@ -342,7 +358,7 @@ def test_an_absurd_unknown_state_is_recorded_without_failing(shop):
     purchase_id, _ = checkout(("MUG-01", 1))
     fake.set_state(purchase_id, 10**60)
 
-    assert confirm_purchase(purchase_id, "callback").outcome is ConfirmOutcome.PENDING
+    assert confirm(purchase_id, "callback").outcome is ConfirmOutcome.PENDING
 
     [event] = events(order_of(purchase_id))
     length = OrderEvent.__table__.c.avarda_state.type.length

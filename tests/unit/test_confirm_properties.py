@@ -13,14 +13,14 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shop.avarda import PurchaseState
-from shop.extensions import db
+from shop.catalog import get_product_by_sku
+from shop.extensions import avarda_client, db
 from shop.models import Order, OrderEvent, OutboxEmail, Product
-from shop.orders.catalog import get_product_by_sku
 from shop.orders.checkout import begin_checkout
 from shop.orders.confirm import confirm_purchase
 from tests.unit.fakes import FakeAvarda, make_app, unavailable
@@ -90,7 +90,9 @@ def test_any_order_of_events_pays_at_most_once_and_never_moves_back(shop, story)
     _, fake = shop
     db.session.execute(sa.update(Product).values(stock=1000))
     db.session.commit()
-    session = begin_checkout([(get_product_by_sku("MUG-01").id, 2)], None)
+    session = begin_checkout(
+        db.session(), avarda_client(), [(get_product_by_sku(db.session(), "MUG-01").id, 2)], None
+    )
     purchase_id = session.purchase_id
     order_id = db.session.scalar(sa.select(Order.id).where(Order.purchase_id == purchase_id))
     total = fake.purchases[purchase_id]["Price"]
@@ -110,7 +112,13 @@ def test_any_order_of_events_pays_at_most_once_and_never_moves_back(shop, story)
         fake.status_error = None if reachable else unavailable()
         before = model.state
         model.notify(path, avarda, price_ok, reachable)
-        confirm_purchase(purchase_id, path)
+        confirm_purchase(
+            db.session(),
+            avarda_client(),
+            purchase_id,
+            path,
+            shop_url=current_app.config["SHOP_PUBLIC_URL"],
+        )
         notified += 1
 
         order, outcomes, mails, stock = facts(order_id)

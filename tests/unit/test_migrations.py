@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from shop import MIGRATIONS_DIR, create_app
+from shop.catalog import get_product_by_sku
 from shop.extensions import db
 from shop.models import (
     Order,
@@ -23,7 +24,6 @@ from shop.models import (
     new_token,
     utcnow,
 )
-from shop.orders.catalog import get_product_by_sku
 from tests.harness import shop_config
 
 BEFORE_OUTBOX_STATE = "891ac48b632d"
@@ -108,7 +108,7 @@ def test_zip_migration_keeps_every_row_and_constraint_and_downgrades(shop):
     """The table rebuild of batch mode on SQLite must not cascade-delete an order's
     lines, events and e-mails (foreign keys are on in the shop's connections)."""
     downgrade(directory=str(MIGRATIONS_DIR), revision=BEFORE_WIDE_ZIP)
-    mug = get_product_by_sku("MUG-01")
+    mug = get_product_by_sku(db.session(), "MUG-01")
     order_id = insert_old_order(customer_zip="1" * 20)
     rows = {
         "order_line": {

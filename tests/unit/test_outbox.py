@@ -17,22 +17,22 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from flask import render_template_string
+from flask import current_app, render_template_string
 
 from shop import ConfigError, create_app
-from shop.extensions import db
-from shop.models import Order, OutboxEmail, utcnow
-from shop.orders.catalog import get_product_by_sku
-from shop.orders.checkout import begin_checkout
-from shop.orders.confirm import confirm_purchase
-from shop.orders.mail_transport import (
+from shop.catalog import get_product_by_sku
+from shop.extensions import avarda_client, db
+from shop.mail.outbox import LEASE, backoff, claim_next, record_failure, record_sent, send_due
+from shop.mail.transport import (
     FileTransport,
     MailError,
     SmtpTransport,
     transport_from_config,
 )
-from shop.orders.outbox import LEASE, backoff, claim_next, record_failure, record_sent, send_due
-from shop.orders.transactions import end_read
+from shop.models import Order, OutboxEmail, utcnow
+from shop.orders.checkout import begin_checkout
+from shop.orders.confirm import confirm_purchase
+from shop.transactions import end_read
 from tests.harness import free_port, postgres_database, shop_config
 from tests.unit.fakes import make_app
 
@@ -63,7 +63,7 @@ def queue_email(
 
 
 def fresh(mail_id: int) -> OutboxEmail:
-    end_read()
+    end_read(db.session())
     db.session.expire_all()
     return db.session.get(OutboxEmail, mail_id)
 
@@ -94,13 +94,21 @@ class Recorder:
 
 def test_confirmed_order_email_is_sent_once_and_marked(shop):
     _, fake = shop
-    session = begin_checkout([(get_product_by_sku("MUG-01").id, 1)], None)
+    session = begin_checkout(
+        db.session(), avarda_client(), [(get_product_by_sku(db.session(), "MUG-01").id, 1)], None
+    )
     fake.complete(session.purchase_id)
-    confirm_purchase(session.purchase_id, "callback")
+    confirm_purchase(
+        db.session(),
+        avarda_client(),
+        session.purchase_id,
+        "callback",
+        shop_url=current_app.config["SHOP_PUBLIC_URL"],
+    )
     mail_id = db.session.scalar(sa.select(OutboxEmail.id))
     transport = Recorder()
 
-    report = send_due(transport, now=T0)
+    report = send_due(db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"])
 
     assert (report.claimed, report.sent) == (1, 1)
     [message] = transport.messages
@@ -113,7 +121,15 @@ def test_confirmed_order_email_is_sent_once_and_marked(shop):
     assert mail.sent_at == T0 and mail.attempts == 1 and mail.status == "sent"
     assert mail.lease_until is None and mail.next_attempt_at is None
 
-    assert send_due(transport, now=T0 + timedelta(days=1)).claimed == 0
+    assert (
+        send_due(
+            db.session(),
+            transport,
+            now=T0 + timedelta(days=1),
+            sender=current_app.config["MAIL_FROM"],
+        ).claimed
+        == 0
+    )
     assert len(transport.messages) == 1
 
 
@@ -121,21 +137,39 @@ def test_failure_records_the_error_and_retries_with_backoff(shop):
     mail_id = queue_email()
     transport = Recorder(MailError("421 try again later"), ConnectionRefusedError("refused"))
 
-    first = send_due(transport, now=T0)
+    first = send_due(db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"])
     mail = fresh(mail_id)
     assert (first.claimed, first.retrying, first.sent) == (1, 1, 0)
     assert mail.sent_at is None and mail.status == "retrying" and mail.attempts == 1
     assert mail.last_error == "421 try again later"
     assert mail.next_attempt_at == T0 + timedelta(seconds=10) and mail.lease_until is None
 
-    assert send_due(transport, now=T0 + timedelta(seconds=9)).claimed == 0
-    second = send_due(transport, now=T0 + timedelta(seconds=10))
+    assert (
+        send_due(
+            db.session(),
+            transport,
+            now=T0 + timedelta(seconds=9),
+            sender=current_app.config["MAIL_FROM"],
+        ).claimed
+        == 0
+    )
+    second = send_due(
+        db.session(),
+        transport,
+        now=T0 + timedelta(seconds=10),
+        sender=current_app.config["MAIL_FROM"],
+    )
     mail = fresh(mail_id)
     assert second.retrying == 1 and mail.attempts == 2
     assert mail.last_error == "ConnectionRefusedError: refused"
     assert mail.next_attempt_at == T0 + timedelta(seconds=70)
 
-    third = send_due(transport, now=T0 + timedelta(seconds=70))
+    third = send_due(
+        db.session(),
+        transport,
+        now=T0 + timedelta(seconds=70),
+        sender=current_app.config["MAIL_FROM"],
+    )
     mail = fresh(mail_id)
     assert third.sent == 1 and transport.recipients == ["anna@example.com"]
     assert mail.sent_at == T0 + timedelta(seconds=70) and mail.attempts == 3
@@ -150,17 +184,29 @@ def test_gives_up_after_max_attempts_and_keeps_the_row(shop):
     transport = Recorder(*(MailError(f"down {n}") for n in range(1, 10)))
     now = T0
     for attempt in (1, 2):
-        report = send_due(transport, now=now, max_attempts=3)
+        report = send_due(
+            db.session(), transport, now=now, max_attempts=3, sender=current_app.config["MAIL_FROM"]
+        )
         assert report.retrying == 1
         now += backoff(attempt)
 
-    last = send_due(transport, now=now, max_attempts=3)
+    last = send_due(
+        db.session(), transport, now=now, max_attempts=3, sender=current_app.config["MAIL_FROM"]
+    )
 
     mail = fresh(mail_id)
     assert last.gave_up == 1 and mail.status == "failed"
     assert mail.failed_at == now and mail.attempts == 3 and mail.last_error == "down 3"
     assert mail.next_attempt_at is None and mail.sent_at is None
-    assert send_due(transport, now=now + timedelta(days=30)).claimed == 0
+    assert (
+        send_due(
+            db.session(),
+            transport,
+            now=now + timedelta(days=30),
+            sender=current_app.config["MAIL_FROM"],
+        ).claimed
+        == 0
+    )
     assert transport.messages == []
 
 
@@ -169,7 +215,7 @@ def test_permanent_errors_give_up_at_once(shop):
     nobody = queue_email(to="")
     transport = Recorder(MailError("550 no such user", permanent=True))
 
-    report = send_due(transport, now=T0)
+    report = send_due(db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"])
 
     assert report.gave_up == 2 and report.claimed == 2
     assert fresh(refused).status == "failed" and fresh(refused).attempts == 1
@@ -181,8 +227,18 @@ def test_limit_bounds_one_pass(shop):
     for n in range(3):
         queue_email(to=f"c{n}@example.com")
     transport = Recorder()
-    assert send_due(transport, now=T0, limit=2).sent == 2
-    assert send_due(transport, now=T0, limit=2).sent == 1
+    assert (
+        send_due(
+            db.session(), transport, now=T0, limit=2, sender=current_app.config["MAIL_FROM"]
+        ).sent
+        == 2
+    )
+    assert (
+        send_due(
+            db.session(), transport, now=T0, limit=2, sender=current_app.config["MAIL_FROM"]
+        ).sent
+        == 1
+    )
     assert sorted(transport.recipients) == [f"c{n}@example.com" for n in range(3)]
 
 
@@ -206,7 +262,11 @@ def test_two_concurrent_senders_never_send_the_same_email_twice(shop):
     def sender() -> None:
         try:
             with app.app_context():
-                reports.append(send_due(transport, now=T0))
+                reports.append(
+                    send_due(
+                        db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"]
+                    )
+                )
                 db.session.remove()
         except Exception as exc:  # surfaced below
             errors.append(exc)
@@ -225,44 +285,59 @@ def test_two_concurrent_senders_never_send_the_same_email_twice(shop):
 
 def test_an_expired_lease_is_retried_and_the_stale_claim_cannot_record(shop):
     mail_id = queue_email()
-    stale = claim_next(T0)  # a sender that dies mid-send: it never records
+    stale = claim_next(db.session(), T0)  # a sender that dies mid-send: it never records
     transport = Recorder()
 
-    assert send_due(transport, now=T0 + LEASE - timedelta(seconds=1)).claimed == 0
-    report = send_due(transport, now=T0 + LEASE)
+    assert (
+        send_due(
+            db.session(),
+            transport,
+            now=T0 + LEASE - timedelta(seconds=1),
+            sender=current_app.config["MAIL_FROM"],
+        ).claimed
+        == 0
+    )
+    report = send_due(
+        db.session(), transport, now=T0 + LEASE, sender=current_app.config["MAIL_FROM"]
+    )
 
     assert report.sent == 1 and transport.recipients == ["anna@example.com"]
     mail = fresh(mail_id)
     assert mail.attempts == 2 and mail.sent_at == T0 + LEASE
     # the dead sender's late result (if it ever comes back) changes nothing
-    assert record_sent(stale, T0 + 2 * LEASE) is False
-    assert record_failure(stale, "late", T0 + 2 * LEASE) == "lost_claim"
+    assert record_sent(db.session(), stale, T0 + 2 * LEASE) is False
+    assert record_failure(db.session(), stale, "late", T0 + 2 * LEASE) == "lost_claim"
     mail = fresh(mail_id)
     assert mail.sent_at == T0 + LEASE and mail.last_error is None
 
 
 def test_only_the_latest_claim_records_while_both_are_in_flight(shop):
     mail_id = queue_email()
-    stale = claim_next(T0)
-    latest = claim_next(T0 + LEASE)  # the lease ran out; another sender took over
+    stale = claim_next(db.session(), T0)
+    latest = claim_next(db.session(), T0 + LEASE)  # the lease ran out; another sender took over
     assert (stale.attempt, latest.attempt) == (1, 2)
 
-    assert record_failure(stale, "timed out", T0 + LEASE) == "lost_claim"
-    assert record_sent(stale, T0 + LEASE) is False
+    assert record_failure(db.session(), stale, "timed out", T0 + LEASE) == "lost_claim"
+    assert record_sent(db.session(), stale, T0 + LEASE) is False
     mail = fresh(mail_id)
     assert mail.lease_until == latest.lease_until and mail.last_error is None
     assert mail.sent_at is None
 
-    assert record_sent(latest, T0 + LEASE) is True
+    assert record_sent(db.session(), latest, T0 + LEASE) is True
     assert fresh(mail_id).sent_at == T0 + LEASE
 
 
 def test_a_slow_sender_still_records_sent_when_nobody_reclaimed(shop):
     mail_id = queue_email()
-    claim = claim_next(T0)
-    assert record_sent(claim, T0 + 3 * LEASE) is True
+    claim = claim_next(db.session(), T0)
+    assert record_sent(db.session(), claim, T0 + 3 * LEASE) is True
     assert fresh(mail_id).status == "sent"
-    assert send_due(Recorder(), now=T0 + 4 * LEASE).claimed == 0
+    assert (
+        send_due(
+            db.session(), Recorder(), now=T0 + 4 * LEASE, sender=current_app.config["MAIL_FROM"]
+        ).claimed
+        == 0
+    )
 
 
 @pytest.mark.postgres
@@ -272,16 +347,23 @@ def test_postgres_skips_rows_locked_by_another_sender():
         app, _ = make_app(url)
         with app.app_context():
             locked, free = queue_email(to="locked@example.com"), queue_email(to="free@example.com")
-            end_read()
+            end_read(db.session())
             with db.engine.connect() as other:
                 other.execute(
                     sa.select(OutboxEmail.id).where(OutboxEmail.id == locked).with_for_update()
                 )  # another sender, mid-claim
                 transport = Recorder()
-                report = send_due(transport, now=T0)
+                report = send_due(
+                    db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"]
+                )
                 assert report.claimed == 1 and transport.recipients == ["free@example.com"]
                 other.rollback()
-            assert send_due(transport, now=T0).sent == 1
+            assert (
+                send_due(
+                    db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"]
+                ).sent
+                == 1
+            )
             assert fresh(locked).status == fresh(free).status == "sent"
             db.session.remove()
             db.engine.dispose()
@@ -291,7 +373,7 @@ def test_admin_shows_attempts_and_the_last_error(shop):
     app, _ = shop
     retrying, failed = queue_email(), queue_email(to="refused@example.com")
     transport = Recorder(MailError("421 busy"), MailError("550 <no> such user", permanent=True))
-    send_due(transport, now=T0)
+    send_due(db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"])
     template = '{% from "admin/_mail.html" import mail_status %}{{ mail_status(mail) }}'
 
     def shown(mail_id: int) -> str:
@@ -311,7 +393,12 @@ def test_file_transport_writes_one_parseable_eml_per_message(shop, tmp_path):
     mail_id = queue_email(to="Anna Andersson <anna@example.com>", subject="Order 1 is confirmed")
     outdir = tmp_path / "mail" / "new"
 
-    assert send_due(FileTransport(outdir), now=T0).sent == 1
+    assert (
+        send_due(
+            db.session(), FileTransport(outdir), now=T0, sender=current_app.config["MAIL_FROM"]
+        ).sent
+        == 1
+    )
 
     [path] = list(outdir.iterdir())  # no temporary file left behind
     assert path.suffix == ".eml"
@@ -366,7 +453,7 @@ def test_smtp_transport_sends_with_login_and_never_logs_the_password(shop, smtp_
     )
     caplog.set_level(logging.DEBUG)
 
-    report = send_due(transport, now=T0, sender="Shop <shop@example.com>")
+    report = send_due(db.session(), transport, now=T0, sender="Shop <shop@example.com>")
 
     assert report.sent == 1
     [envelope] = sink.envelopes
@@ -385,7 +472,7 @@ def test_smtp_wrong_password_is_a_retry_that_leaks_nothing(shop, smtp_server, ca
     transport = SmtpTransport("127.0.0.1", port, SMTP_USER, wrong, starttls=False, timeout=5)
     caplog.set_level(logging.DEBUG)
 
-    report = send_due(transport, now=T0)
+    report = send_due(db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"])
 
     mail = fresh(mail_id)
     assert report.retrying == 1 and sink.envelopes == []

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from shop.avarda import PurchaseState
-from shop.extensions import db
+from shop.catalog import get_product_by_sku
+from shop.extensions import avarda_client, db
 from shop.models import Order, OrderEvent, utcnow
 from shop.orders import sweep as sweep_module
-from shop.orders.catalog import get_product_by_sku
 from shop.orders.checkout import begin_checkout
-from shop.orders.sweep import sweep
+from shop.orders.sweep import SweepReport, sweep
 from tests.unit.fakes import unavailable
 
 
+def run_sweep(**options: Any) -> SweepReport:
+    """One sweep as the CLI runs it: the app's session and (fake) Avarda client."""
+    return sweep(
+        db.session(), avarda_client(), shop_url=current_app.config["SHOP_PUBLIC_URL"], **options
+    )
+
+
 def new_order() -> str:
-    return begin_checkout([(get_product_by_sku("MUG-01").id, 1)], None).purchase_id
+    return begin_checkout(
+        db.session(), avarda_client(), [(get_product_by_sku(db.session(), "MUG-01").id, 1)], None
+    ).purchase_id
 
 
 def state(purchase_id: str) -> tuple[str, str | None]:
@@ -34,7 +45,7 @@ def test_sweep_confirms_old_orders_and_fails_timed_out_ones(shop):
     fake.set_state(abandoned, PurchaseState.SESSION_TIMED_OUT.value)
     fake.set_state(waiting, PurchaseState.WAITING_FOR_CARD_PAYMENTS.value)
 
-    report = sweep(min_age=60, now=utcnow() + timedelta(seconds=61))
+    report = run_sweep(min_age=60, now=utcnow() + timedelta(seconds=61))
 
     assert state(paid) == ("paid", "sweep")
     assert state(abandoned) == ("failed", None)
@@ -50,7 +61,7 @@ def test_young_orders_wait_even_when_avarda_lists_them_completed(shop):
     young_paid, young_open = new_order(), new_order()
     fake.complete(young_paid)
 
-    report = sweep(min_age=3600)
+    report = run_sweep(min_age=3600)
 
     # the live paths (callback, browser) get their chance first
     assert state(young_paid) == ("pending", None)
@@ -63,7 +74,7 @@ def test_listed_purchases_are_checked_first(shop):
     first_open, later_paid = new_order(), new_order()
     fake.complete(later_paid)
 
-    report = sweep(min_age=60, now=utcnow() + timedelta(seconds=61))
+    report = run_sweep(min_age=60, now=utcnow() + timedelta(seconds=61))
 
     assert report.hinted == 1 and report.checked == 2
     checked = [arg for name, arg in fake.calls if name == "GetPaymentStatus"]
@@ -77,7 +88,7 @@ def test_queue_unavailable_falls_back_to_age(shop):
     purchase_id = new_order()
     fake.complete(purchase_id)
     fake.status_error = unavailable()
-    report = sweep(min_age=0)
+    report = run_sweep(min_age=0)
     assert state(purchase_id) == ("pending", None)
     assert report.outcomes == {"avarda_unavailable": 1}
 
@@ -133,7 +144,7 @@ def test_listed_orders_beyond_the_oldest_batch_are_still_reached(shop, monkeypat
         )
     db.session.commit()
 
-    report = sweep(min_age=60, now=now)
+    report = run_sweep(min_age=60, now=now)
 
     assert state(late_paid) == ("paid", "sweep")
     assert state(young_paid) == ("pending", None)  # the live paths still get their chance

@@ -32,7 +32,8 @@ Guarantees, and their caveats:
   refusing would only cause a duplicate), but once another sender has re-claimed the
   row the late result is dropped and the new claimant decides.
 
-Call inside an app context (the CLI command ``send-mail`` does).
+Framework-free: every function takes a SQLAlchemy ``Session`` (the CLI command
+``send-mail`` passes Flask-SQLAlchemy's).
 """
 
 from __future__ import annotations
@@ -46,11 +47,12 @@ from email.utils import format_datetime, parseaddr
 from typing import Any, Literal, cast
 
 import sqlalchemy as sa
-from flask import current_app
+from sqlalchemy.orm import Session
 
-from shop.models import OutboxEmail, utcnow
-from shop.orders.mail_transport import MailError, Transport
-from shop.orders.transactions import write_transaction
+from common.db import utcnow
+from shop.mail.transport import MailError, Transport
+from shop.models import OutboxEmail
+from shop.transactions import write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -109,31 +111,31 @@ def backoff(attempt: int) -> timedelta:
 
 
 def send_due(
+    session: Session,
     transport: Transport,
     now: datetime | None = None,
     limit: int = BATCH_LIMIT,
     *,
-    sender: str | None = None,
+    sender: str,
     lease: timedelta = LEASE,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> SendReport:
     """One pass: send up to ``limit`` due e-mails, one at a time (see the module doc).
 
     ``now`` fixes the clock for the whole pass (tests); by default each step reads the
-    time afresh. ``sender`` defaults to ``MAIL_FROM``. Database errors propagate; a
-    failing transport never does, it only schedules a retry.
+    time afresh. ``sender`` is the From address (``MAIL_FROM``). Database errors
+    propagate; a failing transport never does, it only schedules a retry.
     """
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
-    sender = sender or current_app.config["MAIL_FROM"]
     report = SendReport()
     for _ in range(limit):
-        claim = claim_next(clock(), lease)
+        claim = claim_next(session, clock(), lease)
         if claim is None:
             break
         report.claimed += 1
         error, permanent = _send(transport, claim, sender)
         if error is None:
-            if record_sent(claim, clock()):
+            if record_sent(session, claim, clock()):
                 report.sent += 1
                 log.info("outbox e-mail %d sent (attempt %d)", claim.id, claim.attempt)
             else:
@@ -145,7 +147,7 @@ def send_due(
                 )
             continue
         outcome = record_failure(
-            claim, error, clock(), permanent=permanent, max_attempts=max_attempts
+            session, claim, error, clock(), permanent=permanent, max_attempts=max_attempts
         )
         if outcome == "retrying":
             report.retrying += 1
@@ -156,9 +158,9 @@ def send_due(
     return report
 
 
-def claim_next(now: datetime, lease: timedelta = LEASE) -> Claim | None:
+def claim_next(session: Session, now: datetime, lease: timedelta = LEASE) -> Claim | None:
     """Lease the e-mail that has waited longest among the due ones, and commit."""
-    with write_transaction() as session:
+    with write_transaction(session):
         row = session.execute(
             sa.select(OutboxEmail)
             .where(
@@ -188,12 +190,13 @@ def claim_next(now: datetime, lease: timedelta = LEASE) -> Claim | None:
         )
 
 
-def record_sent(claim: Claim, now: datetime) -> bool:
+def record_sent(session: Session, claim: Claim, now: datetime) -> bool:
     """Mark the e-mail sent if ``claim`` is still the latest claim; True if marked."""
-    return _update_if_ours(claim, sent_at=now, next_attempt_at=None, lease_until=None)
+    return _update_if_ours(session, claim, sent_at=now, next_attempt_at=None, lease_until=None)
 
 
 def record_failure(
+    session: Session,
     claim: Claim,
     error: str,
     now: datetime,
@@ -208,7 +211,7 @@ def record_failure(
     values: dict[str, datetime | None] = {"next_attempt_at": retry_at}
     if give_up:
         values["failed_at"] = now
-    if not _update_if_ours(claim, last_error=error, lease_until=None, **values):
+    if not _update_if_ours(session, claim, last_error=error, lease_until=None, **values):
         log.warning(
             "outbox e-mail %d: attempt %d failed after losing its claim", claim.id, claim.attempt
         )
@@ -261,8 +264,8 @@ def _send(transport: Transport, claim: Claim, sender: str) -> tuple[str | None, 
     return None, False
 
 
-def _update_if_ours(claim: Claim, **values: object) -> bool:
-    with write_transaction() as session:
+def _update_if_ours(session: Session, claim: Claim, **values: object) -> bool:
+    with write_transaction(session):
         # An UPDATE's result is a CursorResult (it has ``rowcount``).
         result = cast(
             sa.CursorResult[Any],

@@ -1,0 +1,94 @@
+"""Database plumbing shared by both apps: the naming convention, UTC datetimes, and the
+SQLite recipe (WAL, busy timeout, foreign keys, ``BEGIN IMMEDIATE``).
+
+SQLite and transactions: pysqlite's own transaction handling is switched off and the
+``begin`` hook issues ``BEGIN`` itself. A transaction that will write must start with
+``BEGIN IMMEDIATE``, taking the database write lock at once, so that two writers queue
+on the busy timeout instead of one failing half-way with "database is locked" when it
+first writes after a read. With ``always_immediate`` every transaction does so (the
+sandbox); otherwise only a connection given the execution option :data:`IMMEDIATE` does
+(the shop's ``write_transaction``), and reads stay deferred, blocking nobody in WAL mode.
+The caveat of the second mode: every write must go through such a transaction, and no
+code may keep one open across a network call. On PostgreSQL none of this applies and
+``SELECT … FOR UPDATE`` takes row locks (SQLite's compiler drops that clause).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Execution option that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
+IMMEDIATE = "sqlite_begin_immediate"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime in Python on every database.
+
+    Naive datetimes are refused when binding (a naive value is a bug: whose local time?).
+    ``UTCDateTime()`` is ``TIMESTAMP WITH TIME ZONE`` where the database has it (SQLite
+    stores it naive, in UTC); ``UTCDateTime(timezone=False)`` stores naive UTC everywhere.
+    Either way values come back aware, in UTC.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def __init__(self, timezone: bool = True) -> None:
+        super().__init__(timezone=timezone)
+        self.timezone = timezone  # also part of SQLAlchemy's cache key
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC times (utcnow())")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite" or not self.timezone:
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def configure_sqlite(
+    engine: sa.Engine, *, busy_timeout_ms: int = 15_000, always_immediate: bool = False
+) -> None:
+    """Install the recipe (see the module docstring) on ``engine``; other databases are
+    left alone."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the "begin" hook below issues BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        immediate = always_immediate or connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

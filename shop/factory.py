@@ -1,0 +1,150 @@
+"""The shop's app factory: builds the Flask app around the framework-free core.
+
+``create_app`` builds the app; ``setup_database`` (in an app context) applies the
+migrations and seeds the demo catalogue and admin. Nothing reads configuration at
+import time, so importing ``shop`` has no side effects.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, g, request
+from flask.typing import ResponseReturnValue
+
+from common.db import configure_sqlite
+from shop.config import ConfigError, build_config
+from shop.extensions import csrf, db, login_manager, migrate
+
+__all__ = ["ConfigError", "MIGRATIONS_DIR", "create_app", "setup_database"]
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = ROOT / "migrations"
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the shop. ``test_config`` replaces the instance file and the environment.
+
+    Raises :class:`ConfigError` for unusable settings (for example production mode
+    without callback credentials), so a misconfigured shop never starts serving.
+    """
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(build_config(app.instance_path, test_config))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    _install_login_loader()
+
+    from shop.views import BLUEPRINTS
+    from shop.views.callback import bp as callback_bp
+    from shop.views.errors import register_error_handlers
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    # Avarda cannot send a CSRF token; the callback authenticates with HTTP auth instead.
+    csrf.exempt(callback_bp)
+    if "admin.login" in app.view_functions:
+        login_manager.login_view = "admin.login"
+    register_error_handlers(app)
+    _install_security_headers(app)
+
+    from shop.cli import register_cli
+
+    register_cli(app)
+
+    @app.get("/healthz")
+    def healthz() -> ResponseReturnValue:
+        return {"status": "ok"}
+
+    return app
+
+
+def setup_database() -> None:
+    """Apply every migration, then seed the demo catalogue and admin (idempotent).
+
+    Call inside an app context. Safe to run again: products and the admin that
+    already exist are left as they are (stock changed by sales is not reset).
+    """
+    from flask import current_app
+    from flask_migrate import upgrade
+
+    from shop.catalog import seed_catalogue
+    from shop.orders.admins import seed_admin
+
+    upgrade(directory=str(MIGRATIONS_DIR))
+    seed_catalogue(db.session())
+    seed_admin(
+        db.session(),
+        current_app.config.get("ADMIN_EMAIL", ""),
+        current_app.config.get("ADMIN_PASSWORD", ""),
+    )
+
+
+def _install_login_loader() -> None:
+    from shop.models import AdminUser
+    from shop.orders.admins import load_admin
+
+    def load_user(user_id: str) -> AdminUser | None:
+        return load_admin(db.session(), user_id)
+
+    login_manager.user_loader(load_user)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _install_security_headers(app: Flask) -> None:
+    """A Content-Security-Policy with a per-request nonce.
+
+    Templates get ``csp_nonce`` for the one inline script the project allows (the
+    Avarda ``init`` call). Avarda's origin may serve scripts and frames; everything
+    else must come from the shop itself. Inline styles stay allowed because
+    Avarda's client script sizes its iframe with them.
+    """
+    avarda = _origin(app.config["AVARDA_BASE_URL"])
+
+    def nonce() -> str:
+        if "csp_nonce" not in g:
+            g.csp_nonce = secrets.token_urlsafe(18)
+        value: str = g.csp_nonce
+        return value
+
+    @app.context_processor
+    def inject_nonce() -> dict[str, Any]:
+        return {"csp_nonce": nonce()}
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        policy = (
+            f"default-src 'self'; script-src 'self' 'nonce-{nonce()}' {avarda}; "
+            f"frame-src 'self' {avarda}; connect-src 'self' {avarda}; "
+            f"img-src 'self' data: {avarda}; style-src 'self' 'unsafe-inline' {avarda}; "
+            f"form-action 'self' {avarda}; base-uri 'self'; object-src 'none'; "
+            "frame-ancestors 'self'"
+        )
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith("/orders/"):
+            # The order token is in the URL: keep such pages out of shared caches.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
