@@ -23,7 +23,9 @@ $(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.run-deps
 
 run: $(VENV)/.run-deps
-	$(BIN)/python wsgi.py setup
+	$(BIN)/flask --app wsgi:app init-settings
+	$(BIN)/flask --app wsgi:app setup
+	$(BIN)/flask --app wsgi:sandbox init-db
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 lint: $(VENV)/.test-deps

@@ -119,7 +119,8 @@ def load(instance_path: str, test_config: Mapping[str, Any] | None) -> dict[str,
     if not config["SHOP_PUBLIC_URL"]:
         config["SHOP_PUBLIC_URL"] = f"http://127.0.0.1:{config['SHOP_PORT']}"
     if not config["SECRET_KEY"]:
-        # Sessions then last one process only; `python wsgi.py setup` writes a real key.
+        # Sessions then last one process only; `flask --app wsgi:app init-settings`
+        # writes a real key.
         config["SECRET_KEY"] = secrets.token_hex(32)
         config["SANDBOX_EPHEMERAL_SECRET_KEY"] = True
     validate(config)

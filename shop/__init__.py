@@ -8,14 +8,18 @@ in another framework can use the core as it is.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-_FACTORY = ("ConfigError", "MIGRATIONS_DIR", "create_app", "setup_database")
+_LAZY = {
+    "ConfigError": "shop.factory",
+    "MIGRATIONS_DIR": "shop.factory",
+    "create_app": "shop.factory",
+    "setup_database": "shop.cli",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FACTORY:
-        from shop import factory
-
-        return getattr(factory, name)
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'shop' has no attribute {name!r}")

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from flask_migrate import upgrade
 
+from shop.catalog import seed_catalogue
 from shop.config import MAX_SECONDS
-from shop.extensions import avarda_client, db
+from shop.demo import SETTINGS_FILE, describe, ensure_settings, sandbox_login
+from shop.extensions import MIGRATIONS_DIR, avarda_client, db
 from shop.mail.outbox import BATCH_LIMIT, send_due
 from shop.mail.transport import transport_from_config
-from shop.orders.admins import MIN_PASSWORD_LENGTH, AdminError, create_admin
+from shop.orders.admins import MIN_PASSWORD_LENGTH, AdminError, create_admin, seed_admin
 from shop.orders.sweep import sweep
 
 log = logging.getLogger(__name__)
@@ -144,7 +149,53 @@ def create_admin_command(email: str) -> None:
     click.echo(f"create-admin: {user.email} can now sign in at /admin/")
 
 
+def setup_database() -> None:
+    """Apply every migration, then seed the demo catalogue and admin (idempotent).
+
+    Call inside an app context. Safe to run again: products and the admin that
+    already exist are left as they are (stock changed by sales is not reset).
+    """
+    upgrade(directory=str(MIGRATIONS_DIR))
+    seed_catalogue(db.session())
+    seed_admin(
+        db.session(),
+        current_app.config.get("ADMIN_EMAIL", ""),
+        current_app.config.get("ADMIN_PASSWORD", ""),
+    )
+
+
+@click.command("init-settings")
+@with_appcontext
+def init_settings_command() -> None:
+    """Write instance/settings.env with fresh demo secrets, unless it exists (mode 0600).
+
+    Run it before ``setup``: the settings are read when an app is built, so the app that
+    runs this command does not see the file it writes.
+    """
+    path = Path(current_app.instance_path) / SETTINGS_FILE
+    created = ensure_settings(path)
+    click.echo(f"Settings: {path} ({'generated now' if created else 'kept'})")
+
+
+@click.command("setup")
+@with_appcontext
+def setup_command() -> None:
+    """Migrate the shop's database, seed the demo catalogue and admin (idempotent), and
+    print where the demo is (with the logins, in demo mode only)."""
+    setup_database()
+    settings_file = Path(current_app.instance_path) / SETTINGS_FILE
+    click.echo(
+        describe(
+            current_app.config,
+            sandbox_login(settings_file),
+            os.environ.get("SANDBOX_PORT") or "5001",
+        )
+    )
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(init_settings_command)
+    app.cli.add_command(setup_command)
     app.cli.add_command(reconcile_command)
     app.cli.add_command(send_mail_command)
     app.cli.add_command(create_admin_command)

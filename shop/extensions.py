@@ -13,6 +13,7 @@ without starting another transaction (which on SQLite could wait for the write l
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
@@ -28,6 +29,8 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 _CLIENT_KEY = "shop.avarda_client"
 

@@ -1,7 +1,7 @@
 """The shop's app factory: builds the Flask app around the framework-free core.
 
-``create_app`` builds the app; ``setup_database`` (in an app context) applies the
-migrations and seeds the demo catalogue and admin. Nothing reads configuration at
+``create_app`` builds the app (``flask --app wsgi:app setup``, in ``shop.cli``,
+prepares its database). Nothing reads configuration at
 import time, so importing ``shop`` has no side effects.
 """
 
@@ -19,12 +19,11 @@ from flask.typing import ResponseReturnValue
 
 from common.db import configure_sqlite
 from shop.config import ConfigError, build_config
-from shop.extensions import csrf, db, login_manager, migrate
+from shop.extensions import MIGRATIONS_DIR, csrf, db, login_manager, migrate
 
-__all__ = ["ConfigError", "MIGRATIONS_DIR", "create_app", "setup_database"]
+__all__ = ["ConfigError", "MIGRATIONS_DIR", "create_app"]
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS_DIR = ROOT / "migrations"
 
 log = logging.getLogger(__name__)
 
@@ -74,27 +73,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         return {"status": "ok"}
 
     return app
-
-
-def setup_database() -> None:
-    """Apply every migration, then seed the demo catalogue and admin (idempotent).
-
-    Call inside an app context. Safe to run again: products and the admin that
-    already exist are left as they are (stock changed by sales is not reset).
-    """
-    from flask import current_app
-    from flask_migrate import upgrade
-
-    from shop.catalog import seed_catalogue
-    from shop.orders.admins import seed_admin
-
-    upgrade(directory=str(MIGRATIONS_DIR))
-    seed_catalogue(db.session())
-    seed_admin(
-        db.session(),
-        current_app.config.get("ADMIN_EMAIL", ""),
-        current_app.config.get("ADMIN_PASSWORD", ""),
-    )
 
 
 def _install_login_loader() -> None:

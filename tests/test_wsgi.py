@@ -1,4 +1,4 @@
-"""wsgi.py: the demo's settings file and the lazy app attributes."""
+"""wsgi.py's lazy app attributes, and the demo's settings file and setup text (shop.demo)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from dotenv import dotenv_values
 
 import wsgi
+from shop import demo
 
 REQUIRED = {
     "SECRET_KEY",
@@ -25,7 +26,7 @@ REQUIRED = {
 
 def test_settings_are_generated_private_and_complete(tmp_path):
     path = tmp_path / "instance" / "settings.env"
-    assert wsgi.ensure_settings(path) is True
+    assert demo.ensure_settings(path) is True
     values = dotenv_values(path)
     assert set(values) == REQUIRED
     assert all(values.values())
@@ -34,16 +35,16 @@ def test_settings_are_generated_private_and_complete(tmp_path):
 
 def test_settings_are_never_overwritten(tmp_path):
     path = tmp_path / "settings.env"
-    wsgi.ensure_settings(path)
+    demo.ensure_settings(path)
     first = path.read_text()
-    assert wsgi.ensure_settings(path) is False
+    assert demo.ensure_settings(path) is False
     assert path.read_text() == first
 
 
 def test_two_generations_share_no_secret(tmp_path):
     a, b = tmp_path / "a.env", tmp_path / "b.env"
-    wsgi.ensure_settings(a)
-    wsgi.ensure_settings(b)
+    demo.ensure_settings(a)
+    demo.ensure_settings(b)
     va, vb = dotenv_values(a), dotenv_values(b)
     for key in ("SECRET_KEY", "AVARDA_SITE_PASSWORD", "CALLBACK_PASSWORD", "ADMIN_PASSWORD"):
         assert va[key] != vb[key]
@@ -60,16 +61,16 @@ SHOP = {
     "ADMIN_EMAIL": "admin@example.com",
     "ADMIN_PASSWORD": "shop-admin-secret",
 }
-SANDBOX = {"SANDBOX_ADMIN_USERNAME": "sandbox", "SANDBOX_ADMIN_PASSWORD": "sandbox-secret"}
+SANDBOX = ("sandbox", "sandbox-secret")
 
 
 def test_demo_setup_prints_urls_and_logins():
-    text = wsgi.describe({**SHOP, "SHOP_ENV": "demo"}, SANDBOX, created=True)
+    text = demo.describe({**SHOP, "SHOP_ENV": "demo"}, SANDBOX, "5001")
     assert "http://127.0.0.1:5000/" in text and "/CheckOut2/Sandbox/" in text
     assert "shop-admin-secret" in text and "sandbox-secret" in text
 
 
 def test_production_setup_never_prints_a_password():
-    text = wsgi.describe({**SHOP, "SHOP_ENV": "production"}, SANDBOX, created=False)
+    text = demo.describe({**SHOP, "SHOP_ENV": "production"}, SANDBOX, "5001")
     assert "http://127.0.0.1:5000/" in text
     assert "shop-admin-secret" not in text and "sandbox-secret" not in text
