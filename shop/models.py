@@ -50,6 +50,19 @@ class ConfirmPath(enum.StrEnum):
     ADMIN = "admin"  # an admin's "Check with Avarda", or a Commerce action
 
 
+def _stored_as_text(values: type[enum.StrEnum], length: int = 16) -> sa.Enum:
+    """A ``StrEnum`` column stored as its values in a ``VARCHAR``: no database enum type
+    (adding a value needs no ``ALTER TYPE``) and the values listed in a CHECK constraint
+    of the table, which is what refuses a wrong value. Python sees enum members."""
+    return sa.Enum(
+        values,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
 def _quoted(values: type[enum.StrEnum]) -> str:
     return ", ".join(f"'{v.value}'" for v in values)
 
@@ -97,7 +110,9 @@ class Order(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_token)
     number: Mapped[str] = mapped_column(sa.String(32), unique=True, default=new_order_number)
-    state: Mapped[str] = mapped_column(sa.String(16), default=OrderState.PENDING.value, index=True)
+    state: Mapped[OrderState] = mapped_column(
+        _stored_as_text(OrderState), default=OrderState.PENDING, index=True
+    )
     currency: Mapped[str] = mapped_column(sa.String(3), default="SEK")
     total_minor: Mapped[int] = mapped_column(sa.Integer)  # incl. VAT
     vat_minor: Mapped[int] = mapped_column(sa.Integer)
@@ -128,7 +143,7 @@ class Order(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(200))
 
-    confirmed_by: Mapped[str | None] = mapped_column(sa.String(16))
+    confirmed_by: Mapped[ConfirmPath | None] = mapped_column(_stored_as_text(ConfirmPath))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -228,7 +243,7 @@ class OrderEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("order.id", ondelete="CASCADE"), index=True)
-    path: Mapped[str] = mapped_column(sa.String(16))
+    path: Mapped[ConfirmPath] = mapped_column(_stored_as_text(ConfirmPath))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempt: Mapped[int] = mapped_column(sa.Integer)  # n-th notification of this path
     avarda_state: Mapped[str | None] = mapped_column(sa.String(40))
@@ -327,8 +342,10 @@ class CommerceAction(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("order.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(16))
-    status: Mapped[str] = mapped_column(sa.String(16), default=ActionStatus.REQUESTED.value)
+    kind: Mapped[CommerceKind] = mapped_column(_stored_as_text(CommerceKind))
+    status: Mapped[ActionStatus] = mapped_column(
+        _stored_as_text(ActionStatus), default=ActionStatus.REQUESTED
+    )
     tran_id: Mapped[str] = mapped_column(sa.String(36), unique=True)
     form_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     amount_minor: Mapped[int] = mapped_column(sa.Integer, default=0)

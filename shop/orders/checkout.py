@@ -244,7 +244,7 @@ def _insert_order(
             order = Order(
                 token=new_token(),
                 number=number,
-                state=OrderState.PENDING.value,
+                state=OrderState.PENDING,
                 total_minor=cart.total_minor,
                 vat_minor=cart.vat_minor,
                 purchase_id=purchase_id,

@@ -55,6 +55,7 @@ from shop.avarda import (
     payment_method_label,
 )
 from shop.models import ConfirmPath, Order, OrderEvent, OrderState, OutboxEmail, Product
+from shop.texts import render_email
 from shop.transactions import end_read, lock_order, write_transaction
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class ConfirmResult:
 
     @property
     def state(self) -> OrderState | None:
-        return OrderState(self.order.state) if self.order is not None else None
+        return self.order.state if self.order is not None else None
 
     @property
     def order_token(self) -> str | None:
@@ -150,7 +151,7 @@ def confirm_purchase(
                 session.scalar(
                     sa.select(sa.func.count(OrderEvent.id)).where(
                         OrderEvent.order_id == order.id,
-                        OrderEvent.path == via.value,
+                        OrderEvent.path == via,
                         OrderEvent.action_id.is_(None),
                     )
                 )
@@ -159,7 +160,7 @@ def confirm_purchase(
             session.add(
                 OrderEvent(
                     order_id=order.id,
-                    path=via.value,
+                    path=via,
                     at=utcnow(),
                     attempt=attempt,
                     avarda_state=_fit(OrderEvent.__table__.c.avarda_state, label),
@@ -193,7 +194,7 @@ def _apply(
     shop_url: str,
 ) -> tuple[ConfirmOutcome, EventOutcome, str]:
     """Decide under the lock; mutate ``order`` (and stock, outbox) accordingly."""
-    state = OrderState(order.state)
+    state = order.state
     now = utcnow()
 
     if status is None:
@@ -225,7 +226,7 @@ def _apply(
 
     if status.is_dead:
         if state is OrderState.PENDING:
-            order.state = OrderState.FAILED.value
+            order.state = OrderState.FAILED
             order.updated_at = now
             return ConfirmOutcome.FAILED, EventOutcome.FAILED, ""
         return (
@@ -240,8 +241,8 @@ def _apply(
 
 
 def _finish(order: Order, state: OrderState, via: ConfirmPath, now: datetime) -> None:
-    order.state = state.value
-    order.confirmed_by = via.value
+    order.state = state
+    order.confirmed_by = via
     order.confirmed_at = now
     order.updated_at = now
 
@@ -325,22 +326,15 @@ def _take_stock(session: Session, order: Order) -> None:
 
 
 def _confirmation_email(order: Order, now: datetime, shop_url: str) -> OutboxEmail:
-    lines = "\n".join(
-        f"  {line.quantity} x {line.name}  {line.line_total_minor / 100:.2f} {order.currency}"
-        for line in order.lines
+    kind = "order_confirmation"
+    subject, body = render_email(
+        kind, order=order, order_url=f"{shop_url.rstrip('/')}/orders/{order.token}"
     )
-    name = order.customer_first_name or "customer"
-    page = f"{shop_url.rstrip('/')}/orders/{order.token}"
     return OutboxEmail(
         order_id=order.id,
-        kind="order_confirmation",
+        kind=kind,
         to_address=order.customer_email or "",
-        subject=f"Order {order.number} is confirmed",
-        body=(
-            f"Hello {name},\n\nthank you for your order {order.number}. "
-            f"We have received your payment ({order.payment_method or 'Avarda'}).\n\n"
-            f"{lines}\n  Total {order.total_minor / 100:.2f} {order.currency}\n\n"
-            f"Your order, and how we learned of your payment: {page}\n"
-        ),
+        subject=subject,
+        body=body,
         created_at=now,
     )

@@ -74,7 +74,7 @@ def sweep(
     due = (
         sa.select(Order.purchase_id, Order.created_at)
         .where(
-            Order.state == OrderState.PENDING.value,
+            Order.state == OrderState.PENDING,
             Order.purchase_id.is_not(None),
             Order.created_at <= cutoff,
         )

@@ -25,12 +25,10 @@ def show(token: str) -> str:
     order = _order_or_none(token)
     if order is None:
         abort(404, "We could not find that order. Check the link in your confirmation e-mail.")
-    story = timeline(db.session(), order)
     return render_template(
         "orders/show.html",
         order=order,
-        headline=story[0],
-        events=story[1:],
+        timeline=timeline(db.session(), order),
         status_url=url_for("orders.status", token=order.token),
     )
 
