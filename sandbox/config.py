@@ -1,164 +1,163 @@
-"""The sandbox's settings: defaults, then ``instance/settings.env``, then the environment.
+"""The sandbox's settings (``SandboxSettings``) and the Flask config built from them.
 
-A ``test_config`` mapping replaces the file and the environment (defaults + mapping), so
-tests are hermetic. Values from the file or the environment are strings and are converted
-to the type of their default here; a value that cannot be converted stops the app with a
-:class:`ConfigError` naming the setting, never a half-configured sandbox.
+Every setting comes from the environment first, then ``instance/settings.env``, then a
+default; a ``test_config`` mapping replaces the file and the environment (defaults +
+mapping), so tests are hermetic (:mod:`common.settings`). A value that cannot be
+converted or checked stops the app with a :class:`ConfigError` naming the setting, never
+a half-configured sandbox.
 
-Errors never quote a setting's value (it may hold passwords: SANDBOX_MERCHANTS carries
-site and callback passwords), nor chain the parser's exception, which would put the value
-into the start-up traceback. A JSON error gives the line and column instead.
+Errors never quote a setting's value (it may hold passwords: ``SANDBOX_MERCHANTS``
+carries site and callback passwords), nor chain the parser's exception, which would put
+the value into the start-up traceback. A JSON error gives the line and column instead.
+
+The shop and the sandbox share the demo's settings file: the sandbox reads its own
+``SANDBOX_SECRET_KEY`` and ``SANDBOX_DATABASE_URL`` (Flask's ``SECRET_KEY`` and
+``SQLALCHEMY_DATABASE_URI``), never the shop's ``SECRET_KEY`` or ``DATABASE_URL``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
-from dotenv import dotenv_values
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from common.settings import ConfigError
+from common.settings import load as load_settings
 from sandbox.models import Merchant
 
+__all__ = ["ConfigError", "SandboxSettings", "configured_merchants", "load"]
 
-class ConfigError(RuntimeError):
-    """A setting has a wrong value; the message names it."""
+SETTINGS_FILE = "settings.env"
 
-
-#: Environment / settings-file names that feed a differently named config key.
+#: Flask's names for two of the sandbox's settings (``test_config`` may use either).
 RENAMED = {
     "SANDBOX_SECRET_KEY": "SECRET_KEY",
     "SANDBOX_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
 }
 
-FLOAT_KEYS = {
-    "SANDBOX_DELIVERY_LEASE_SECONDS",
-    "SANDBOX_DELIVERY_CONNECT_TIMEOUT",
-    "SANDBOX_DELIVERY_READ_TIMEOUT",
-    "SANDBOX_DELIVERY_POLL_INTERVAL",
+PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+#: Flask settings the sandbox sets itself (``test_config`` may override them).
+FLASK_DEFAULTS: dict[str, Any] = {
+    # Merchant rows hold callback credentials: keep SQL parameters out of error logs.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
+    "SESSION_COOKIE_NAME": "sandbox_session",
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "WTF_CSRF_TIME_LIMIT": None,
 }
-INT_KEYS = {"SANDBOX_PURCHASE_TIMEOUT", "SANDBOX_SQLITE_BUSY_TIMEOUT_MS", "SHOP_PORT"}
-BOOL_KEYS = {"TESTING"}
 
 
-def defaults(instance_path: str) -> dict[str, Any]:
-    return {
-        "SECRET_KEY": "",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'sandbox.db'}",
-        # Merchant rows hold callback credentials: keep SQL parameters out of error logs.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
-        "SANDBOX_ADMIN_USERNAME": "sandbox",
-        "SANDBOX_ADMIN_PASSWORD": "",
-        "SHOP_PORT": 5000,
-        "SHOP_PUBLIC_URL": "",
-        "AVARDA_SITE_CODE": "",
-        "AVARDA_SITE_PASSWORD": "",
-        "CALLBACK_USERNAME": "",
-        "CALLBACK_PASSWORD": "",
-        "SANDBOX_MERCHANTS": [],
-        "SANDBOX_PURCHASE_TIMEOUT": 1800,
-        "SANDBOX_DELIVERY_LEASE_SECONDS": 60.0,
-        "SANDBOX_DELIVERY_CONNECT_TIMEOUT": 3.0,
-        "SANDBOX_DELIVERY_READ_TIMEOUT": 10.0,
-        "SANDBOX_DELIVERY_POLL_INTERVAL": 0.5,
-        "SANDBOX_SQLITE_BUSY_TIMEOUT_MS": 30000,
-        "SESSION_COOKIE_NAME": "sandbox_session",
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_HTTPONLY": True,
-        "WTF_CSRF_TIME_LIMIT": None,
-    }
+class SandboxSettings(BaseSettings):
+    """The sandbox's settings, by their names in lower case."""
 
+    model_config = SettingsConfigDict(
+        extra="ignore", env_ignore_empty=True, env_file_encoding="utf-8"
+    )
 
-def _convert(key: str, value: Any) -> Any:
-    try:
-        if key in FLOAT_KEYS and not isinstance(value, float):
-            return float(value)
-        if key in INT_KEYS and not isinstance(value, int):
-            return int(value)
-        if key in BOOL_KEYS and isinstance(value, str):
-            return value.strip().lower() in {"1", "true", "yes", "on"}
-        if key == "SANDBOX_MERCHANTS" and isinstance(value, str):
-            return json.loads(value) if value.strip() else []
-    except json.JSONDecodeError as exc:
-        # exc.msg may quote a character of the value: position only.
-        raise ConfigError(
-            f"{key} is not valid JSON (error at line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except (TypeError, ValueError):
-        kind = "a number" if key in FLOAT_KEYS else "an integer"
-        raise ConfigError(f"{key} must be {kind}") from None
-    return value
+    sandbox_secret_key: SecretStr = SecretStr("")
+    #: Empty: ``instance/sandbox.db``.
+    sandbox_database_url: str = ""
+    sandbox_admin_username: str = "sandbox"
+    sandbox_admin_password: SecretStr = SecretStr("")
+    shop_port: int = 5000
+    #: Empty: ``http://127.0.0.1:$SHOP_PORT``.
+    shop_public_url: str = ""
+    avarda_site_code: str = ""
+    avarda_site_password: SecretStr = SecretStr("")
+    callback_username: str = ""
+    callback_password: SecretStr = SecretStr("")
+    sandbox_merchants: Annotated[list[dict[str, Any]], NoDecode] = []
+    sandbox_purchase_timeout: Annotated[int, Field(ge=1)] = 1800
+    sandbox_delivery_lease_seconds: PositiveSeconds = 60.0
+    sandbox_delivery_connect_timeout: PositiveSeconds = 3.0
+    sandbox_delivery_read_timeout: PositiveSeconds = 10.0
+    sandbox_delivery_poll_interval: PositiveSeconds = 0.5
+    sandbox_sqlite_busy_timeout_ms: int = 30000
+
+    @field_validator("sandbox_merchants", mode="before")
+    @classmethod
+    def _merchants_json(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return []
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            # exc.msg may quote a character of the value: position only.
+            raise ValueError(
+                f"not valid JSON (error at line {exc.lineno}, column {exc.colno})"
+            ) from None
+
+    @field_validator("sandbox_merchants")
+    @classmethod
+    def _merchants_shape(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not all(isinstance(m.get("site_code"), str) and m["site_code"] for m in value):
+            raise ValueError('must be a list of objects with a "site_code"')
+        if not all(isinstance(m.get("site_password", ""), str) for m in value):
+            raise ValueError("a site_password must be a string")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        self.shop_public_url = self.shop_public_url or f"http://127.0.0.1:{self.shop_port}"
+        try:
+            has_host = bool(urlsplit(self.shop_public_url).hostname)
+        except ValueError:
+            has_host = False
+        if not has_host:
+            raise ValueError("SHOP_PUBLIC_URL must be an absolute URL with a host")
+        budget = self.sandbox_delivery_connect_timeout + self.sandbox_delivery_read_timeout
+        if not math.isfinite(budget) or self.sandbox_delivery_lease_seconds <= budget:
+            raise ValueError(
+                "SANDBOX_DELIVERY_LEASE_SECONDS must exceed SANDBOX_DELIVERY_CONNECT_TIMEOUT + "
+                "SANDBOX_DELIVERY_READ_TIMEOUT; otherwise a slow attempt's claim expires while "
+                "it runs"
+            )
+        return self
 
 
 def load(instance_path: str, test_config: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Build the config mapping (see the module docstring for the order)."""
-    config = defaults(instance_path)
-    if test_config is None:
-        sources: list[Mapping[str, Any]] = [
-            {k: v for k, v in dotenv_values(Path(instance_path) / "settings.env").items()},
-            os.environ,
-        ]
-    else:
-        sources = [test_config]
-    for source in sources:
-        for name, value in source.items():
-            if value is None:
-                continue
-            if source is not test_config and name in RENAMED.values():
-                continue  # the shop's SECRET_KEY / DATABASE settings are not the sandbox's
-            key = RENAMED.get(name, name)
-            if key in config or name in RENAMED or source is test_config:
-                config[key] = value
-    for key in list(config):
-        config[key] = _convert(key, config[key])
-    if not config["SHOP_PUBLIC_URL"]:
-        config["SHOP_PUBLIC_URL"] = f"http://127.0.0.1:{config['SHOP_PORT']}"
+    """The Flask config: the settings (see the module docstring for their order) in upper
+    case with plain values, under Flask's names where it has its own, plus what Flask
+    needs. Other ``test_config`` keys pass through unchanged."""
+    instance = Path(instance_path)
+    given = None
+    if test_config is not None:
+        inverse = {flask: ours for ours, flask in RENAMED.items()}
+        given = {inverse.get(k, k): v for k, v in test_config.items()}
+    settings = load_settings(SandboxSettings, env_file=instance / SETTINGS_FILE, given=given)
+    config: dict[str, Any] = dict(FLASK_DEFAULTS)
+    for name, value in settings:
+        key = name.upper()
+        config[RENAMED.get(key, key)] = (
+            value.get_secret_value() if isinstance(value, SecretStr) else value
+        )
+    if not config["SQLALCHEMY_DATABASE_URI"]:
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'sandbox.db'}"
+    if given is not None:
+        fields = SandboxSettings.model_fields
+        config.update({k: v for k, v in given.items() if k.lower() not in fields})
     if not config["SECRET_KEY"]:
         # Sessions then last one process only; `flask --app wsgi:app init-settings`
         # writes a real key.
         config["SECRET_KEY"] = secrets.token_hex(32)
         config["SANDBOX_EPHEMERAL_SECRET_KEY"] = True
-    validate(config)
-    return config
-
-
-def validate(config: Mapping[str, Any]) -> None:
-    lease = config["SANDBOX_DELIVERY_LEASE_SECONDS"]
-    budget = config["SANDBOX_DELIVERY_CONNECT_TIMEOUT"] + config["SANDBOX_DELIVERY_READ_TIMEOUT"]
-    for key in FLOAT_KEYS:
-        if not math.isfinite(config[key]) or config[key] <= 0:
-            raise ConfigError(f"{key} must be a positive number")
-    if lease <= budget:
-        raise ConfigError(
-            "SANDBOX_DELIVERY_LEASE_SECONDS must exceed SANDBOX_DELIVERY_CONNECT_TIMEOUT + "
-            "SANDBOX_DELIVERY_READ_TIMEOUT; otherwise a slow attempt's claim expires while it runs"
-        )
-    if config["SANDBOX_PURCHASE_TIMEOUT"] < 1:
-        raise ConfigError("SANDBOX_PURCHASE_TIMEOUT must be at least 1 second")
-    if not isinstance(config["SANDBOX_MERCHANTS"], list) or not all(
-        isinstance(m, Mapping) and isinstance(m.get("site_code"), str) and m["site_code"]
-        for m in config["SANDBOX_MERCHANTS"]
-    ):
-        raise ConfigError('SANDBOX_MERCHANTS must be a list of objects with a "site_code"')
-    if not all(isinstance(m.get("site_password", ""), str) for m in config["SANDBOX_MERCHANTS"]):
-        raise ConfigError("SANDBOX_MERCHANTS: a site_password must be a string")
     longest = Merchant.__table__.c.site_code.type.length
     if any(len(code) > longest for code in configured_merchants(config)):
         raise ConfigError(
             f"AVARDA_SITE_CODE or SANDBOX_MERCHANTS: a site_code is longer than {longest} "
             "characters"
         )
-    try:
-        has_host = bool(urlsplit(config["SHOP_PUBLIC_URL"]).hostname)
-    except ValueError:
-        has_host = False
-    if not has_host:
-        raise ConfigError("SHOP_PUBLIC_URL must be an absolute URL with a host")
+    return config
 
 
 def configured_merchants(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

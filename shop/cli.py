@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -188,7 +187,7 @@ def setup_command() -> None:
         describe(
             current_app.config,
             sandbox_login(settings_file),
-            os.environ.get("SANDBOX_PORT") or "5001",
+            str(current_app.config["SANDBOX_PORT"]),
         )
     )
 

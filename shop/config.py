@@ -1,129 +1,142 @@
-"""The shop's settings: defaults, then ``instance/settings.env``, then the environment.
+"""The shop's settings (``ShopSettings``) and the Flask config built from them.
 
-``create_app(test_config)`` with a mapping uses defaults + that mapping only, so a test
-never picks up a developer's instance file or shell environment.
+Every setting comes from the environment first, then ``instance/settings.env``, then a
+default that works for the demo; ``create_app(test_config)`` uses the mapping alone
+(:mod:`common.settings`). Each value is converted and checked here, once, at start-up:
+a wrong value stops the app with a :class:`ConfigError` naming the setting, never its
+value. Production (``SHOP_ENV=production``) refuses demo secrets: it will not start
+without a ``SECRET_KEY``, Avarda credentials and callback credentials.
 
-Every value that arrives as text (file or environment) is converted and checked here,
-once, at start-up; a wrong value stops the app with a message naming the key (never its
-value, which may be a secret).
+Passwords and keys are ``SecretStr``: a ``ShopSettings`` printed or logged shows
+``**********``. The Flask config (:func:`build_config`) holds the plain values, under
+the same names in upper case, because Flask and its extensions read them there.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import math
-import os
 import secrets
 from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Self
 
-from dotenv import dotenv_values
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shop.avarda import LANGUAGES
+from common.settings import ConfigError, load
+from shop.avarda import Language
+
+__all__ = ["MAX_SECONDS", "ConfigError", "ShopSettings", "build_config"]
 
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "settings.env"
 
-#: Keys read from the instance file and the environment (nothing else is picked up).
-KEYS = (
-    "SECRET_KEY",
-    "DATABASE_URL",
-    "AVARDA_BASE_URL",
-    "AVARDA_SITE_CODE",
-    "AVARDA_SITE_PASSWORD",
-    "AVARDA_TIMEOUT",
-    "AVARDA_STATUS_TIMEOUT",
-    "AVARDA_LANGUAGE",
-    "CALLBACK_USERNAME",
-    "CALLBACK_PASSWORD",
-    "CALLBACK_PREVIOUS_PASSWORD",
-    "CALLBACK_JWT_SECRET",
-    "SHOP_PUBLIC_URL",
-    "ADMIN_EMAIL",
-    "ADMIN_PASSWORD",
-    "RECONCILE_MIN_AGE",
-    "UNDELIVERED_ALERT_DAYS",
-    "SHOP_ENV",
-    "SHOP_PORT",
-    "SANDBOX_PORT",
-    "MAIL_TRANSPORT",
-    "MAIL_DIR",
-    "MAIL_SERVER",
-    "MAIL_PORT",
-    "MAIL_USERNAME",
-    "MAIL_PASSWORD",
-    "MAIL_STARTTLS",
-    "MAIL_FROM",
-    "MAIL_TIMEOUT",
-)
-
-TIMEOUTS = ("AVARDA_TIMEOUT", "AVARDA_STATUS_TIMEOUT", "MAIL_TIMEOUT")
-FLOATS = (*TIMEOUTS, "RECONCILE_MIN_AGE")
-DAYS = ("UNDELIVERED_ALERT_DAYS",)
 #: Longer than any sensible timeout or age, and far below what sockets and datetimes
 #: can represent (about 9e9 seconds), so no setting can overflow either.
 MAX_SECONDS = 366 * 24 * 3600.0
-ENVIRONMENTS = ("demo", "production")
-MAIL_TRANSPORTS = ("file", "smtp")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
+
+#: A timeout: finite, above 0, at most a year.
+Timeout = Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)]
+#: An age: finite, 0 or more, at most a year.
+Age = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+#: Flask settings the shop sets itself (``test_config`` may override them).
+FLASK_DEFAULTS: dict[str, Any] = {
+    "CALLBACK_MAX_BODY": 4096,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+}
 
 
-class ConfigError(RuntimeError):
-    """The shop's settings are unusable; the message names the key, never its value."""
+class ShopSettings(BaseSettings):
+    """The settings in the README's table, by the same names in lower case."""
 
+    model_config = SettingsConfigDict(
+        extra="ignore", env_ignore_empty=True, env_file_encoding="utf-8"
+    )
 
-def defaults(
-    instance_path: str, shop_port: str = "5000", sandbox_port: str = "5001"
-) -> dict[str, Any]:
-    return {
-        "SHOP_ENV": "demo",
-        "SECRET_KEY": None,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'shop.db'}",
-        "AVARDA_BASE_URL": f"http://127.0.0.1:{sandbox_port}/CheckOut2",
-        "AVARDA_SITE_CODE": "",
-        "AVARDA_SITE_PASSWORD": "",
-        "AVARDA_TIMEOUT": 10.0,
-        # GetPaymentStatus in the confirm step: short, the caller is waiting (or Avarda is).
-        "AVARDA_STATUS_TIMEOUT": 5.0,
-        "AVARDA_LANGUAGE": "en-US",
-        "CALLBACK_USERNAME": "",
-        "CALLBACK_PASSWORD": "",
-        "CALLBACK_PREVIOUS_PASSWORD": "",
-        "CALLBACK_JWT_SECRET": "",
-        "SHOP_PUBLIC_URL": f"http://127.0.0.1:{shop_port}",
-        "ADMIN_EMAIL": "",
-        "ADMIN_PASSWORD": "",
-        "RECONCILE_MIN_AGE": 120.0,
-        # The back office lists paid orders not delivered in full after this many days.
-        "UNDELIVERED_ALERT_DAYS": 3.0,
-        "MAIL_TRANSPORT": "file",
-        "MAIL_DIR": str(Path(instance_path) / "mail"),
-        "MAIL_SERVER": "",
-        "MAIL_PORT": 587,
-        "MAIL_USERNAME": "",
-        "MAIL_PASSWORD": "",
-        "MAIL_STARTTLS": True,
-        "MAIL_FROM": "shop@example.com",
-        "MAIL_TIMEOUT": 10.0,
-        "CALLBACK_MAX_BODY": 4096,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
-    }
+    shop_env: Literal["demo", "production"] = "demo"
+    secret_key: SecretStr = SecretStr("")
+    shop_port: Port = 5000
+    sandbox_port: Port = 5001
+    #: Empty: ``http://127.0.0.1:$SHOP_PORT``.
+    shop_public_url: str = ""
+    database_url: str = ""
+    #: Empty: the sandbox, ``http://127.0.0.1:$SANDBOX_PORT/CheckOut2``.
+    avarda_base_url: str = ""
+    avarda_site_code: str = ""
+    avarda_site_password: SecretStr = SecretStr("")
+    avarda_timeout: Timeout = 10.0
+    #: GetPaymentStatus in the confirm step: short, the caller is waiting (or Avarda is).
+    avarda_status_timeout: Timeout = 5.0
+    #: ``UserLanguageCode`` of new purchases: the language of Avarda's form.
+    avarda_language: Language = "en-US"
+    callback_username: str = ""
+    callback_password: SecretStr = SecretStr("")
+    callback_previous_password: SecretStr = SecretStr("")
+    callback_jwt_secret: SecretStr = SecretStr("")
+    admin_email: str = ""
+    admin_password: SecretStr = SecretStr("")
+    reconcile_min_age: Age = 120.0
+    #: The back office lists paid orders not delivered in full after this many days.
+    undelivered_alert_days: Annotated[float, Field(ge=0, le=3650, allow_inf_nan=False)] = 3.0
+    mail_transport: Literal["file", "smtp"] = "file"
+    #: Empty: ``instance/mail``.
+    mail_dir: str = ""
+    mail_server: str = ""
+    mail_port: Port = 587
+    mail_username: str = ""
+    mail_password: SecretStr = SecretStr("")
+    mail_starttls: bool = True
+    mail_from: str = "shop@example.com"
+    mail_timeout: Timeout = 10.0
 
+    @field_validator("shop_public_url", "avarda_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
-def _from_outside(instance_path: str) -> dict[str, str]:
-    """Instance file values overridden by environment values, for the known keys only."""
-    file = Path(instance_path) / SETTINGS_FILE
-    values: dict[str, str] = {}
-    if file.exists():
-        values.update({k: v for k, v in dotenv_values(file).items() if k in KEYS and v})
-    values.update({k: os.environ[k] for k in KEYS if os.environ.get(k)})
-    return values
+    @field_validator("mail_from")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not _is_address(value):
+            raise ValueError("must be an e-mail address, such as shop@example.com")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        self.shop_public_url = self.shop_public_url or f"http://127.0.0.1:{self.shop_port}"
+        self.avarda_base_url = (
+            self.avarda_base_url or f"http://127.0.0.1:{self.sandbox_port}/CheckOut2"
+        )
+        if bool(self.mail_username) != bool(self.mail_password.get_secret_value()):
+            raise ValueError("MAIL_USERNAME and MAIL_PASSWORD must be set together")
+        if self.mail_transport == "smtp" and not self.mail_server:
+            raise ValueError("MAIL_SERVER is required when MAIL_TRANSPORT is smtp")
+        if self.shop_env == "production":
+            self._require_production_secrets()
+        return self
+
+    def _require_production_secrets(self) -> None:
+        """Refuse to start a production shop that could not authenticate Avarda's callback."""
+        missing = [
+            name.upper()
+            for name in ("secret_key", "avarda_site_code", "avarda_site_password")
+            if not _plain(getattr(self, name))
+        ]
+        has_basic = self.callback_username and self.callback_password.get_secret_value()
+        if not has_basic and not self.callback_jwt_secret.get_secret_value():
+            missing.append("CALLBACK_USERNAME and CALLBACK_PASSWORD (or CALLBACK_JWT_SECRET)")
+        if missing:
+            raise ValueError("SHOP_ENV=production refuses to start without: " + "; ".join(missing))
 
 
 def normalise_database_url(url: str) -> str:
@@ -135,89 +148,37 @@ def normalise_database_url(url: str) -> str:
 
 
 def build_config(instance_path: str, test_config: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The complete, checked configuration (see the module docstring for the order)."""
-    if test_config is None:
-        outside = _from_outside(instance_path)
-        config = defaults(
-            instance_path,
-            shop_port=outside.get("SHOP_PORT", "5000"),
-            sandbox_port=outside.get("SANDBOX_PORT", "5001"),
-        )
-        config.update(outside)
-    else:
-        config = defaults(instance_path)
-        config.update(test_config)
+    """The Flask config: the settings (see the module docstring for their order) in
+    upper case with plain values, plus what Flask and its extensions need.
 
-    if config.get("DATABASE_URL") and not (
-        test_config and "SQLALCHEMY_DATABASE_URI" in test_config
-    ):
-        config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    ``test_config`` may also set Flask's own keys (``TESTING``,
+    ``SQLALCHEMY_DATABASE_URI``, …), which pass through unchanged.
+    """
+    instance = Path(instance_path)
+    settings = load(ShopSettings, env_file=instance / SETTINGS_FILE, given=test_config)
+    config: dict[str, Any] = dict(FLASK_DEFAULTS)
+    config.update({name.upper(): _plain(value) for name, value in settings})
+    config["DATABASE_URL"] = settings.database_url or f"sqlite:///{instance / 'shop.db'}"
+    config["MAIL_DIR"] = settings.mail_dir or str(instance / "mail")
+    if test_config is not None:
+        config.update({k: v for k, v in test_config.items() if k.lower() not in _field_names()})
+    config.setdefault("SQLALCHEMY_DATABASE_URI", config["DATABASE_URL"])
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
-
-    for key in FLOATS:
-        try:
-            config[key] = float(config[key])
-        except (TypeError, ValueError):
-            raise ConfigError(f"{key} must be a number of seconds") from None
-        if not math.isfinite(config[key]) or config[key] > MAX_SECONDS:
-            raise ConfigError(f"{key} must be a finite number of seconds, at most a year")
-        if key in TIMEOUTS and config[key] <= 0:
-            raise ConfigError(f"{key} must be more than 0 seconds")
-        if config[key] < 0:
-            raise ConfigError(f"{key} must not be negative")
-    for key in DAYS:
-        try:
-            config[key] = float(config[key])
-        except (TypeError, ValueError):
-            raise ConfigError(f"{key} must be a number of days") from None
-        if not (math.isfinite(config[key]) and 0 <= config[key] <= 3650):
-            raise ConfigError(f"{key} must be a number of days from 0 to 3650")
-    for key in ("AVARDA_BASE_URL", "SHOP_PUBLIC_URL"):
-        value = str(config[key]).rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            raise ConfigError(f"{key} must be an http:// or https:// URL")
-        config[key] = value
     # Behind an HTTPS proxy the session cookie must never travel over plain HTTP.
-    config.setdefault("SESSION_COOKIE_SECURE", config["SHOP_PUBLIC_URL"].startswith("https://"))
-    if config["AVARDA_LANGUAGE"] not in LANGUAGES:
-        raise ConfigError(f"AVARDA_LANGUAGE must be one of {', '.join(LANGUAGES)}")
-    if config["SHOP_ENV"] not in ENVIRONMENTS:
-        raise ConfigError(f"SHOP_ENV must be one of {', '.join(ENVIRONMENTS)}")
-    _check_mail(config)
-
-    if config["SHOP_ENV"] == "production":
-        _require_production_secrets(config)
-    elif not config.get("SECRET_KEY"):
+    config.setdefault("SESSION_COOKIE_SECURE", settings.shop_public_url.startswith("https://"))
+    if not config["SECRET_KEY"]:
         log.warning("SECRET_KEY is not set: using a random key, sessions end at restart")
         config["SECRET_KEY"] = secrets.token_hex(32)
     return config
 
 
-def _check_mail(config: dict[str, Any]) -> None:
-    """Convert and check the MAIL_* settings (the mailer's; see ``shop.orders.outbox``)."""
-    if config["MAIL_TRANSPORT"] not in MAIL_TRANSPORTS:
-        raise ConfigError(f"MAIL_TRANSPORT must be one of {', '.join(MAIL_TRANSPORTS)}")
-    try:
-        port = int(config["MAIL_PORT"])
-    except (TypeError, ValueError):
-        raise ConfigError("MAIL_PORT must be a port number (1-65535)") from None
-    if not 1 <= port <= 65535:
-        raise ConfigError("MAIL_PORT must be a port number (1-65535)")
-    config["MAIL_PORT"] = port
-    starttls = config["MAIL_STARTTLS"]
-    if not isinstance(starttls, bool):
-        word = str(starttls).strip().lower()
-        if word not in _TRUE + _FALSE:
-            raise ConfigError("MAIL_STARTTLS must be true or false")
-        config["MAIL_STARTTLS"] = word in _TRUE
-    if not str(config["MAIL_DIR"] or "").strip():
-        raise ConfigError("MAIL_DIR must be a directory")
-    if not _is_address(config["MAIL_FROM"]):
-        raise ConfigError("MAIL_FROM must be an e-mail address, such as shop@example.com")
-    if bool(config["MAIL_USERNAME"]) != bool(config["MAIL_PASSWORD"]):
-        raise ConfigError("MAIL_USERNAME and MAIL_PASSWORD must be set together")
-    if config["MAIL_TRANSPORT"] == "smtp" and not config["MAIL_SERVER"]:
-        raise ConfigError("MAIL_SERVER is required when MAIL_TRANSPORT is smtp")
+@functools.cache
+def _field_names() -> frozenset[str]:
+    return frozenset(ShopSettings.model_fields)
+
+
+def _plain(value: Any) -> Any:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def _is_address(value: Any) -> bool:
@@ -227,17 +188,3 @@ def _is_address(value: Any) -> bool:
     _name, address = parseaddr(value)
     local, at, domain = address.rpartition("@")
     return bool(local and at and domain and " " not in address)
-
-
-def _require_production_secrets(config: Mapping[str, Any]) -> None:
-    """Refuse to start a production shop that could not authenticate Avarda's callback."""
-    missing = [
-        key
-        for key in ("SECRET_KEY", "AVARDA_SITE_CODE", "AVARDA_SITE_PASSWORD")
-        if not config.get(key)
-    ]
-    has_basic = bool(config.get("CALLBACK_USERNAME") and config.get("CALLBACK_PASSWORD"))
-    if not has_basic and not config.get("CALLBACK_JWT_SECRET"):
-        missing.append("CALLBACK_USERNAME and CALLBACK_PASSWORD (or CALLBACK_JWT_SECRET)")
-    if missing:
-        raise ConfigError("SHOP_ENV=production refuses to start without: " + "; ".join(missing))
