@@ -22,7 +22,7 @@ for new ones (for example the Commerce actions: deliver, return, refund, cancel)
 - **Text for people** (e-mails, timelines) is rendered from templates, not written in
   the service.
 
-Modules: ``checkout.begin_checkout(session, client, lines, current_token)``;
+Modules: ``checkout.begin_checkout(session, client, lines, current_token, language=…)``;
 ``confirm.confirm_purchase(session, client, purchase_id, path, shop_url=…)``;
 ``sweep.sweep(session, client, min_age=…, shop_url=…)``; ``queries`` (orders by token or
 purchase id, the status document, the timeline); ``errors``. The catalogue and prices
