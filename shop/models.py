@@ -265,7 +265,7 @@ class OrderEvent(Base):
 class OutboxEmail(Base):
     """An e-mail to send, written in the transaction that pays the order.
 
-    The mailer (``shop.orders.outbox``) works through rows whose ``next_attempt_at``
+    The mailer (``shop.mail.outbox``) works through rows whose ``next_attempt_at``
     has come and whose lease is free. ``next_attempt_at`` is NULL once nothing is left
     to do: the e-mail was sent (``sent_at``) or the mailer gave up (``failed_at``, with
     the reason in ``last_error``). ``attempts`` counts claims; it also tells a sender

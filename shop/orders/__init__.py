@@ -27,5 +27,5 @@ Modules: ``checkout.begin_checkout(session, client, lines, current_token, langua
 ``sweep.sweep(session, client, min_age=…, shop_url=…)``; ``queries`` (orders by token or
 purchase id, the status document, the timeline); ``errors``. The catalogue and prices
 are in ``shop.catalog``, the outbox mailer in ``shop.mail``, the back office's reads in
-``shop.backoffice`` (users: ``shop.orders.admins``).
+``shop.orders.backoffice`` (users: ``shop.orders.admins``).
 """

@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -30,6 +31,7 @@ from shop.models import (
     OrderEvent,
     OrderState,
     OutboxEmail,
+    Product,
 )
 
 #: Orders per page of the list.
@@ -252,8 +254,8 @@ class OrderDetail:
 
 def order_detail(session: Session, number: str, rules: AttentionRules) -> OrderDetail | None:
     """The order with this number and everything the page shows, or None."""
-    column = Order.__table__.c.number
-    if not number or len(number) > (column.type.length or 0):
+    longest = cast(sa.String, Order.__table__.c.number.type).length or 0
+    if not number or len(number) > longest:
         return None
     order = session.scalar(
         sa.select(Order).where(Order.number == number).options(selectinload(Order.lines))
@@ -293,3 +295,23 @@ def order_detail(session: Session, number: str, rules: AttentionRules) -> OrderD
         reasons=tuple(r for r, h in zip(conditions, held, strict=True) if h),
         first_by_path=first_by_path,
     )
+
+
+class OutboxRow(NamedTuple):
+    email: OutboxEmail
+    order_number: str
+
+
+def outbox(session: Session, limit: int = 100) -> list[OutboxRow]:
+    """The newest e-mails in the outbox, with their order's number."""
+    rows = session.execute(
+        sa.select(OutboxEmail, Order.number)
+        .join(Order, Order.id == OutboxEmail.order_id)
+        .order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc())
+        .limit(limit)
+    ).all()
+    return [OutboxRow(email, number) for email, number in rows]
+
+
+def products(session: Session) -> Sequence[Product]:
+    return session.scalars(sa.select(Product).order_by(Product.id)).all()
