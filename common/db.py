@@ -92,3 +92,25 @@ def configure_sqlite(
     def _on_begin(connection: sa.Connection) -> None:
         immediate = always_immediate or connection.get_execution_options().get(IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def max_length(column: sa.ColumnElement[Any]) -> int | None:
+    """The length of a string column (``String(80)`` → 80), or None when unbounded."""
+    length = getattr(column.type, "length", None)
+    return length if isinstance(length, int) else None
+
+
+def fit(column: sa.ColumnElement[Any], value: str | None) -> str | None:
+    """``value`` as ``column`` can store it: without NUL characters and at most the
+    column's length.
+
+    For text from outside that is kept for display (Avarda's customer details, a
+    caller's headers): PostgreSQL refuses the whole transaction for a value too long or
+    containing NUL, so one odd detail would otherwise lose the write it belongs to.
+    Cutting loses the tail of such a detail.
+    """
+    if value is None:
+        return None
+    length = max_length(column)
+    value = value.replace("\x00", "")
+    return value[:length] if length else value

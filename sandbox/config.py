@@ -22,13 +22,13 @@ import math
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Self, cast
+from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from common.db import max_length
 from common.settings import ConfigError
 from common.settings import load as load_settings
 from sandbox.models import Merchant
@@ -152,7 +152,7 @@ def load(instance_path: str, test_config: Mapping[str, Any] | None) -> dict[str,
         # writes a real key.
         config["SECRET_KEY"] = secrets.token_hex(32)
         config["SANDBOX_EPHEMERAL_SECRET_KEY"] = True
-    longest = cast(sa.String, Merchant.__table__.c.site_code.type).length or 64
+    longest = max_length(Merchant.__table__.c.site_code) or 64
     if any(len(code) > longest for code in configured_merchants(config)):
         raise ConfigError(
             f"AVARDA_SITE_CODE or SANDBOX_MERCHANTS: a site_code is longer than {longest} "

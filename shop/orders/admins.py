@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from common.db import max_length
 from shop.models import AdminUser
 from shop.transactions import write_transaction
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 200
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-EMAIL_MAX: int = cast(sa.String, AdminUser.__table__.c.email.type).length or 120
+EMAIL_MAX: int = max_length(AdminUser.__table__.c.email) or 120
 
 
 class AdminError(ValueError):

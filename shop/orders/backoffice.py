@@ -17,12 +17,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
+from common.db import max_length
 from shop.models import (
     ActionStatus,
     CommerceAction,
@@ -254,7 +255,7 @@ class OrderDetail:
 
 def order_detail(session: Session, number: str, rules: AttentionRules) -> OrderDetail | None:
     """The order with this number and everything the page shows, or None."""
-    longest = cast(sa.String, Order.__table__.c.number.type).length or 0
+    longest = max_length(Order.__table__.c.number) or 0
     if not number or len(number) > longest:
         return None
     order = session.scalar(

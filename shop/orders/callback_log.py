@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from common.db import fit, max_length
 from shop.models import CallbackLog
 from shop.transactions import write_transaction
 
@@ -62,15 +63,11 @@ def auth_scheme(header: str | None) -> str | None:
         return None
     word = header.strip().split(" ", 1)[0]
     word = "".join(c for c in word if c.isprintable() and not c.isspace())
-    return word[: _COLUMNS.auth_scheme.type.length] or None
+    return word[: max_length(_COLUMNS.auth_scheme)] or None
 
 
 def _fit(name: str, value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.replace("\x00", "")
-    length = getattr(_COLUMNS[name].type, "length", None)
-    return value[:length] if length else value
+    return fit(_COLUMNS[name], value)
 
 
 def record_callback(session: Session, record: CallbackRecord) -> None:

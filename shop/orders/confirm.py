@@ -41,12 +41,11 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from common.db import utcnow
+from common.db import fit, utcnow
 from shop.avarda import (
     AvardaClient,
     AvardaError,
@@ -163,7 +162,7 @@ def confirm_purchase(
                     path=via,
                     at=utcnow(),
                     attempt=attempt,
-                    avarda_state=_fit(OrderEvent.__table__.c.avarda_state, label),
+                    avarda_state=fit(OrderEvent.__table__.c.avarda_state, label),
                     outcome=event_outcome.value,
                     detail=detail,
                     admin_id=admin_id,
@@ -263,25 +262,9 @@ def _record_payment(order: Order, status: PaymentStatus) -> None:
         "customer_country": customer.country,
     }
     for name, value in reported.items():
-        setattr(order, name, _fit(Order.__table__.c[name], value))
+        setattr(order, name, fit(Order.__table__.c[name], value))
     if status.price is not None:
         order.avarda_price_minor = decimal_to_minor(status.price)
-
-
-def _fit(column: sa.ColumnElement[Any], value: str | None) -> str | None:
-    """``value`` as the column can store it: without NUL characters and at most the
-    column's length.
-
-    Avarda's texts are for display, and PostgreSQL refuses the whole transaction for a
-    value too long or containing NUL, so an odd customer detail would otherwise keep a
-    paid order pending for ever. Cutting loses the tail of a detail that Avarda keeps in
-    full.
-    """
-    if value is None:
-        return None
-    length = getattr(column.type, "length", None)
-    value = value.replace("\x00", "")
-    return value[:length] if length else value
 
 
 def _hold_reason(session: Session, order: Order, status: PaymentStatus) -> str:

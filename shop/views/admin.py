@@ -187,7 +187,7 @@ def notifications() -> str:
     listing = list_callbacks(db.session(), filters)
 
     def link(**changes: object) -> str:
-        args: dict[str, object] = {
+        args: dict[str, Any] = {
             "outcome": filters.outcome,
             "result": filters.result.value if filters.result else None,
             "purchase_id": filters.purchase_id,

@@ -30,6 +30,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
+from common.db import utcnow
 from shop.avarda.callback import (
     WWW_AUTHENTICATE,
     BadCallback,
@@ -40,7 +41,6 @@ from shop.avarda.callback import (
     Unauthorized,
     accept_purchase_completed,
 )
-from common.db import utcnow
 from shop.extensions import avarda_client, db
 from shop.models import ConfirmPath
 from shop.orders.callback_log import AuthResult, CallbackRecord, auth_scheme, record_callback
