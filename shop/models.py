@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -129,8 +130,24 @@ class Order(Base):
     customer_zip: Mapped[str | None] = mapped_column(sa.String(40))
     customer_city: Mapped[str | None] = mapped_column(sa.String(80))
     customer_country: Mapped[str | None] = mapped_column(sa.String(8))
+    #: Where to deliver, when Avarda reports a separate delivery address (``Delivery*``);
+    #: all None means "deliver to the invoicing address above".
+    delivery_first_name: Mapped[str | None] = mapped_column(sa.String(80))
+    delivery_last_name: Mapped[str | None] = mapped_column(sa.String(80))
+    delivery_address_line1: Mapped[str | None] = mapped_column(sa.String(120))
+    delivery_address_line2: Mapped[str | None] = mapped_column(sa.String(120))
+    delivery_zip: Mapped[str | None] = mapped_column(sa.String(40))
+    delivery_city: Mapped[str | None] = mapped_column(sa.String(80))
     avarda_price_minor: Mapped[int | None] = mapped_column(sa.Integer)
     hold_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: What Avarda last said that the shop cannot act on (a State or PaymentMethod it
+    #: does not know, or a refusal to report the purchase): a person must look.
+    avarda_problem: Mapped[str | None] = mapped_column(sa.Text)
+    #: The cart of an UpdateItems sent to Avarda and not yet known to be applied (see
+    #: ``shop.orders.cart_change``): the confirm step may have to pay with these lines.
+    cart_in_flight: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    #: The order this one's cart moved to when Avarda could no longer update its purchase.
+    replaced_by_number: Mapped[str | None] = mapped_column(sa.String(32))
 
     # After payment, written only by ``shop.orders.commerce`` and only once Avarda has
     # accepted the call: money in minor units that each only ever grows.
@@ -185,6 +202,24 @@ class Order(Base):
         if self.state == OrderState.CANCELLED or self.closed_at is not None:
             return 0
         return max(self.authorized_minor - self.delivered_minor - self.released_minor, 0)
+
+    @property
+    def has_delivery_address(self) -> bool:
+        """Avarda reported a delivery address apart from the invoicing one."""
+        return any(
+            (
+                self.delivery_first_name,
+                self.delivery_last_name,
+                self.delivery_address_line1,
+                self.delivery_address_line2,
+                self.delivery_zip,
+                self.delivery_city,
+            )
+        )
+
+    @property
+    def delivery_name(self) -> str:
+        return " ".join(p for p in (self.delivery_first_name, self.delivery_last_name) if p)
 
     @property
     def customer_name(self) -> str:

@@ -8,7 +8,13 @@ One purchase belongs to exactly one order, forever. When Avarda refuses to updat
 purchase (the customer is at an external step, or it is finished) the shop starts a
 new order with a new purchase instead of re-pointing the old order; the old order
 stays pending until the confirm step or the sweep learns what became of its purchase,
-so a payment made in another tab is never lost.
+so a payment made in another tab is never lost. The old order records which order
+replaced it (``replaced_by_number``): if its purchase completes anyway, the confirm
+step holds it for review (the customer may have paid twice) instead of paying it.
+
+A changed cart is noted on the order before UpdateItems is sent and settled after
+(:mod:`shop.orders.cart_change`), so an order is always paid with the lines Avarda
+charged, even when the old cart is paid in another tab during the update.
 
 No transaction is open while Avarda is called. Framework-free: a ``Session`` and the
 Avarda client are arguments.
@@ -27,6 +33,7 @@ from sqlalchemy.orm import Session
 from shop.avarda import (
     AvardaClient,
     AvardaError,
+    AvardaNotSent,
     AvardaRefused,
     AvardaUnavailable,
     InitializePayment,
@@ -37,7 +44,8 @@ from shop.avarda import (
     minor_to_decimal,
 )
 from shop.catalog import MAX_QUANTITY, PricedCart, price, products_by_id
-from shop.models import Order, OrderLine, OrderState, new_order_number, new_token
+from shop.models import Order, OrderState, new_order_number, new_token
+from shop.orders.cart_change import CartSnapshot
 from shop.orders.errors import CheckoutUnavailable, EmptyCart, InvalidCart, OutOfStock
 from shop.transactions import end_read, lock_order, write_transaction
 
@@ -94,28 +102,96 @@ def begin_checkout(
     existing = _pending_order(session, current_token) if current_token else None
     end_read(session)
 
-    if existing is not None and existing.purchase_id:
-        if existing.cart_fingerprint == cart.fingerprint:
-            state = _purchase_state(client, existing.purchase_id)
-            if state is None or not (isinstance(state, PurchaseState) and state.is_dead):
-                return _session(existing, reused=True, completed=state == PurchaseState.COMPLETED)
-        else:
-            try:
-                client.update_items(
-                    existing.purchase_id,
-                    price=minor_to_decimal(cart.total_minor),
-                    items=avarda_items(cart),
-                    order_reference=existing.number,
-                )
-            except AvardaRefused:
-                log.info("UpdateItems refused for order %s: new purchase", existing.number)
-            except AvardaError as exc:
-                raise CheckoutUnavailable() from exc
-            else:
-                updated = _replace_lines(session, existing.id, existing.purchase_id, cart)
-                if updated is not None:
-                    return _session(updated, reused=True)
-    return _new_order(session, client, cart, language)
+    if existing is None or not existing.purchase_id:
+        return _new_order(session, client, cart, language)
+    purchase_id = existing.purchase_id
+    sent = existing.cart_in_flight
+    if sent is None and existing.cart_fingerprint == cart.fingerprint:
+        state = _purchase_state(client, purchase_id)
+        if state is None or not (isinstance(state, PurchaseState) and state.is_dead):
+            return _session(existing, reused=True, completed=state == PurchaseState.COMPLETED)
+    elif sent is None or sent.get("fingerprint") == cart.fingerprint:
+        reused = _update_cart(session, client, existing, cart)
+        if reused is not None:
+            return reused
+    # Avarda can no longer take this cart on this purchase (refused, dead, or an earlier
+    # change's outcome is unknown): a new order, and the old one knows it was replaced.
+    return _new_order(session, client, cart, language, replacing=existing.id)
+
+
+def _update_cart(
+    session: Session, client: AvardaClient, order: Order, cart: PricedCart
+) -> CheckoutSession | None:
+    """UpdateItems for the order's purchase, noted before and settled after.
+
+    The session to show, or None when a new order must be started.
+    """
+    assert order.purchase_id is not None
+    purchase_id, number = order.purchase_id, order.number
+    if not _note_cart(session, order.id, purchase_id, CartSnapshot.of(cart)):
+        return None
+    try:
+        client.update_items(
+            purchase_id,
+            price=minor_to_decimal(cart.total_minor),
+            items=avarda_items(cart),
+            order_reference=number,
+        )
+    except AvardaRefused:
+        log.info("UpdateItems refused for order %s: new purchase", number)
+        finished = _settle_cart(session, order.id, cart, applied=False)
+        if finished is not None:
+            return finished
+        if _purchase_state(client, purchase_id) == PurchaseState.COMPLETED:
+            # Paid in another tab a moment ago: show that order's result, not a new form.
+            return _session(order, reused=True, completed=True)
+        return None
+    except AvardaNotSent as exc:
+        _settle_cart(session, order.id, cart, applied=False)
+        raise CheckoutUnavailable() from exc
+    except AvardaError as exc:
+        # Avarda may hold either cart now: the note stays for the confirm step.
+        log.warning("UpdateItems for order %s: outcome unknown (%s)", number, exc)
+        raise CheckoutUnavailable() from exc
+    return _settle_cart(session, order.id, cart, applied=True)
+
+
+def _note_cart(session: Session, order_id: int, purchase_id: str, sent: CartSnapshot) -> bool:
+    """Write down the cart about to be sent; False if the order moved on meanwhile."""
+    with write_transaction(session):
+        order = lock_order(session, order_id)
+        if order.state != OrderState.PENDING or order.purchase_id != purchase_id:
+            return False
+        noted = order.cart_in_flight
+        if noted is not None and noted.get("fingerprint") != sent.fingerprint:
+            return False
+        order.cart_in_flight = sent.to_json()
+    return True
+
+
+def _settle_cart(
+    session: Session, order_id: int, cart: PricedCart, *, applied: bool
+) -> CheckoutSession | None:
+    """After UpdateItems: the new lines if Avarda applied it, the old ones if not.
+
+    Returns the session to show: the order itself when it is still pending (or was
+    meanwhile paid or held, which the confirm step settled by Avarda's price), None
+    when a new order must be started.
+    """
+    with write_transaction(session):
+        order = lock_order(session, order_id)
+        noted = order.cart_in_flight is not None and (
+            order.cart_in_flight.get("fingerprint") == cart.fingerprint
+        )
+        if noted:
+            order.cart_in_flight = None
+        if order.state in (OrderState.PAID, OrderState.ON_HOLD):
+            return _session(order, reused=True, completed=True)
+        if order.state != OrderState.PENDING or not applied:
+            return None
+        if noted:
+            CartSnapshot.of(cart).apply_to(order)
+    return _session(order, reused=True)
 
 
 def price_cart(session: Session, lines: Sequence[tuple[int, int]]) -> PricedCart:
@@ -162,52 +238,26 @@ def _purchase_state(client: AvardaClient, purchase_id: str) -> PurchaseState | U
         return None
 
 
-def _lines_for(cart: PricedCart) -> list[OrderLine]:
-    return [
-        OrderLine(
-            product_id=li.product_id,
-            sku=li.sku,
-            name=li.name,
-            quantity=li.quantity,
-            unit_price_minor=li.unit_price_minor,
-            vat_percent=li.vat_percent,
-            line_total_minor=li.total_minor,
-            vat_minor=li.vat_minor,
-        )
-        for li in cart.lines
-    ]
-
-
-def _replace_lines(
-    session: Session, order_id: int, purchase_id: str, cart: PricedCart
-) -> Order | None:
-    """Store the updated cart on the order, if it is still the pending order of that
-    purchase (a confirm step may have finished it meanwhile: then start anew)."""
-    with write_transaction(session):
-        order = lock_order(session, order_id)
-        if order.state != OrderState.PENDING or order.purchase_id != purchase_id:
-            return None
-        order.lines = _lines_for(cart)
-        order.total_minor = cart.total_minor
-        order.vat_minor = cart.vat_minor
-        order.cart_fingerprint = cart.fingerprint
-    return order
-
-
 def _new_order(
-    session: Session, client: AvardaClient, cart: PricedCart, language: Language
+    session: Session,
+    client: AvardaClient,
+    cart: PricedCart,
+    language: Language,
+    *,
+    replacing: int | None = None,
 ) -> CheckoutSession:
     """InitializePayment first, then one insert: no order without a purchase.
 
     The order number goes to Avarda (``OrderReference``) before the insert can find it
     taken, so a taken number means starting again: a new number and a new purchase,
     at most ``NUMBER_ATTEMPTS`` times. The purchase of a discarded attempt belongs to
-    no order; nobody is shown its form, and Avarda times it out.
+    no order; nobody is shown its form, and Avarda times it out. ``replacing`` is the
+    pending order this one replaces: it is marked so in the same transaction.
     """
     for _ in range(NUMBER_ATTEMPTS):
         number = new_order_number()
         purchase_id = _initialize_payment(client, cart, number, language)
-        order = _insert_order(session, cart, number, purchase_id)
+        order = _insert_order(session, cart, number, purchase_id, replacing)
         if order is not None:
             log.info("order %s created with purchase %s", number, purchase_id)
             return _session(order)
@@ -236,11 +286,15 @@ def _initialize_payment(
 
 
 def _insert_order(
-    session: Session, cart: PricedCart, number: str, purchase_id: str
+    session: Session, cart: PricedCart, number: str, purchase_id: str, replacing: int | None
 ) -> Order | None:
     """The new pending order, or None when its number is taken."""
     try:
         with write_transaction(session):
+            if replacing is not None:
+                old = lock_order(session, replacing)
+                if old.state == OrderState.PENDING and old.replaced_by_number is None:
+                    old.replaced_by_number = number
             order = Order(
                 token=new_token(),
                 number=number,
@@ -249,7 +303,7 @@ def _insert_order(
                 vat_minor=cart.vat_minor,
                 purchase_id=purchase_id,
                 cart_fingerprint=cart.fingerprint,
-                lines=_lines_for(cart),
+                lines=CartSnapshot.of(cart).order_lines(),
             )
             session.add(order)
     except IntegrityError:

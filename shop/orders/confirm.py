@@ -16,11 +16,20 @@
    Completed                 failed       on_hold: money arrived for a failed order, a
                                           human must look (never silently dropped)
    Error/TimedOut/Cancelled  pending      failed
+   a State or PaymentMethod  pending or   unchanged, needs attention: the value is
+   the shop does not know,   failed       recorded on the order (``avarda_problem``,
+   or Avarda refusing to                  one event per new value), logged as a
+   report the purchase                    warning; the callback gets 503
    anything else             pending      stays pending
    anything                  paid/on_hold unchanged (states only move forward)
                              /cancelled
    (unreachable)             any          unchanged
    ========================  ===========  ===============================================
+
+   A Completed purchase is paid with the lines Avarda charged: a cart change sent
+   during the payment is settled by Avarda's price (:mod:`shop.orders.cart_change`).
+   A Completed purchase of an order the customer's cart had moved away from
+   (``replaced_by_number``) is held for review: the customer may have paid twice.
 
    The notification itself is written as an ``OrderEvent`` in that same transaction,
    duplicates included, so "done" and its effect commit together or not at all. The
@@ -49,11 +58,15 @@ from common.db import fit, utcnow
 from shop.avarda import (
     AvardaClient,
     AvardaError,
+    AvardaProtocolError,
+    AvardaRefused,
     PaymentStatus,
+    Unrecognized,
     decimal_to_minor,
     payment_method_label,
 )
 from shop.models import ConfirmPath, Order, OrderEvent, OrderState, OutboxEmail, Product
+from shop.orders.cart_change import settle_by_price
 from shop.texts import render_email
 from shop.transactions import end_read, lock_order, write_transaction
 
@@ -69,6 +82,7 @@ class ConfirmOutcome(enum.StrEnum):
     CANCELLED = "cancelled"  # the merchant cancelled the paid order (CancelPayment)
     UNKNOWN_PURCHASE = "unknown_purchase"  # no order has this purchase id
     AVARDA_UNAVAILABLE = "avarda_unavailable"  # no trustworthy status to act on
+    NEEDS_ATTENTION = "needs_attention"  # Avarda's answer means nothing the shop knows
 
 
 class EventOutcome(enum.StrEnum):
@@ -80,6 +94,8 @@ class EventOutcome(enum.StrEnum):
     DUPLICATE = "duplicate"  # the order was already final; nothing changed
     PENDING = "pending"
     AVARDA_UNAVAILABLE = "avarda_unavailable"
+    ATTENTION = "attention"  # Avarda said something new the shop cannot act on
+    ATTENTION_AGAIN = "attention_again"  # the same as before; still waiting for a person
 
 
 @dataclass(frozen=True)
@@ -135,8 +151,13 @@ def confirm_purchase(
 
     status: PaymentStatus | None = None
     problem = ""
+    unreadable = ""
     try:
         status = client.get_payment_status(purchase_id)
+    except (AvardaRefused, AvardaProtocolError) as exc:
+        # Avarda answered, and the answer is no status: asking again will not help.
+        problem = str(exc)
+        unreadable = _unreadable(exc)
     except AvardaError as exc:
         problem = str(exc)
         log.warning("confirm via %s: GetPaymentStatus failed: %s", via, problem)
@@ -144,7 +165,13 @@ def confirm_purchase(
     label = status.state_label if status else None
     with write_transaction(session):
         order = lock_order(session, order_id)
-        outcome, event_outcome, detail = _apply(session, order, status, via, problem, shop_url)
+        attention = unreadable or (_unrecognised(status) if status is not None else "")
+        if not attention and status is not None and order.avarda_problem is not None:
+            order.avarda_problem = None  # Avarda's answer makes sense again
+        if attention and order.state in (OrderState.PENDING, OrderState.FAILED):
+            outcome, event_outcome, detail = _needs_attention(order, attention)
+        else:
+            outcome, event_outcome, detail = _apply(session, order, status, via, problem, shop_url)
         if not (via is ConfirmPath.SWEEP and event_outcome in _SWEEP_QUIET):
             attempt = 1 + (
                 session.scalar(
@@ -174,7 +201,43 @@ def confirm_purchase(
 
 # A sweep that finds nothing new leaves no trace, or every abandoned order would
 # collect an event per sweep run until Avarda times the purchase out.
-_SWEEP_QUIET = {EventOutcome.PENDING, EventOutcome.AVARDA_UNAVAILABLE}
+_SWEEP_QUIET = {EventOutcome.PENDING, EventOutcome.AVARDA_UNAVAILABLE, EventOutcome.ATTENTION_AGAIN}
+
+
+def _unrecognised(status: PaymentStatus) -> str:
+    """What in Avarda's status this shop does not know, or "" (never guessed at)."""
+    unknown = [
+        value.label
+        for value in (status.state, status.payment_method)
+        if isinstance(value, Unrecognized)
+    ]
+    if not unknown:
+        return ""
+    return "Avarda reports " + " and ".join(unknown) + ", which this shop does not know."
+
+
+def _unreadable(exc: AvardaError) -> str:
+    if isinstance(exc, AvardaRefused):
+        said = exc.plain_message
+        return f"Avarda refuses to report this purchase: {said}"
+    return "Avarda's answer about this purchase could not be read."
+
+
+def _needs_attention(order: Order, problem: str) -> tuple[ConfirmOutcome, EventOutcome, str]:
+    """Record Avarda's answer that nothing here can act on; change nothing else.
+
+    The order keeps its state; the text goes on the order (the back office lists it as
+    needing attention) and into one event, and is logged as a warning, only when it is
+    new: a sweep every 30 seconds must not repeat it.
+    """
+    problem = fit(Order.__table__.c.avarda_problem, problem) or ""
+    if order.avarda_problem == problem:
+        return ConfirmOutcome.NEEDS_ATTENTION, EventOutcome.ATTENTION_AGAIN, ""
+    order.avarda_problem = problem
+    order.updated_at = utcnow()
+    log.warning("order %s needs attention: %s", order.number, problem)
+    return ConfirmOutcome.NEEDS_ATTENTION, EventOutcome.ATTENTION, problem
+
 
 _FINAL_OUTCOME = {
     OrderState.PAID: ConfirmOutcome.ALREADY_CONFIRMED,
@@ -206,7 +269,8 @@ def _apply(
     if status.is_completed:
         if state is OrderState.PENDING:
             _record_payment(order, status)
-            reason = _hold_reason(session, order, status)
+            charged = decimal_to_minor(status.price) if status.price is not None else None
+            reason = settle_by_price(order, charged) or _hold_reason(session, order, status)
             if reason:
                 _finish(order, OrderState.ON_HOLD, via, now)
                 order.hold_reason = reason
@@ -263,6 +327,11 @@ def _record_payment(order: Order, status: PaymentStatus) -> None:
     }
     for name, value in reported.items():
         setattr(order, name, fit(Order.__table__.c[name], value))
+    delivery = status.delivery
+    for name in ("first_name", "last_name", "address_line1", "address_line2", "zip", "city"):
+        column = f"delivery_{name}"
+        value = None if delivery is None else getattr(delivery, name)
+        setattr(order, column, fit(Order.__table__.c[column], value))
     if status.price is not None:
         order.avarda_price_minor = decimal_to_minor(status.price)
 
@@ -278,6 +347,11 @@ def _hold_reason(session: Session, order: Order, status: PaymentStatus) -> str:
         )
     if status.order_reference and status.order_reference != order.number:
         return f"Avarda's order reference {status.order_reference!r} is not {order.number}."
+    if order.replaced_by_number:
+        return (
+            f"Paid after the customer's cart had moved to order {order.replaced_by_number}: "
+            "check that the customer did not pay twice before delivering."
+        )
     wanted = _wanted(order)
     rows = session.execute(
         sa.select(Product.id, Product.sku, Product.stock)

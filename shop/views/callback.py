@@ -10,8 +10,9 @@ read the body, and then runs the confirm step:
 - 404 when no order has this purchase id (Avarda retries, in case the order is not
   committed yet);
 - 503 with ``Retry-After`` when Avarda's status cannot be fetched, does not say
-  Completed yet, the database is busy, or the confirm step fails in any other way
-  (logged; Avarda retries). Never a 500.
+  Completed yet, says something the shop does not know (a State or PaymentMethod it
+  has no meaning for: recorded on the order for a person), the database is busy, or
+  the confirm step fails in any other way (logged; Avarda retries). Never a 500.
 
 Every request, rejected ones included, is then recorded in the notification log
 (``shop.orders.callback_log``): time, source address, authentication result (never the
@@ -170,9 +171,9 @@ def _handle(seen: _Seen) -> Response:
         return _answer(404, "unknown_purchase", purchaseId=purchase_id)
     if result.is_done and result.order is not None:
         return _answer(200, purchaseId=purchase_id, outcome=outcome.value, state=result.order.state)
-    message = (
-        "Avarda's status could not be fetched."
-        if outcome is ConfirmOutcome.AVARDA_UNAVAILABLE
-        else "Avarda does not report this purchase as completed yet."
-    )
+    messages = {
+        ConfirmOutcome.AVARDA_UNAVAILABLE: "Avarda's status could not be fetched.",
+        ConfirmOutcome.NEEDS_ATTENTION: "Avarda's answer needs a person; it was recorded.",
+    }
+    message = messages.get(outcome, "Avarda does not report this purchase as completed yet.")
     return _answer(503, outcome.value, message=message, purchaseId=purchase_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +41,11 @@ class FakeAvarda:
         self.calls: list[tuple[str, Any]] = []
         self.status_error: Exception | None = None
         self.init_error: Exception | None = None
+        #: UpdateItems: raise this instead (after applying it when ``update_applied``).
+        self.update_error: Exception | None = None
+        self.update_applied = False
+        #: Runs inside UpdateItems, before it is applied: the customer acting in another tab.
+        self.during_update: Callable[[str], None] | None = None
         self._lock = threading.Lock()
 
     def _log(self, name: str, arg: Any) -> None:
@@ -70,11 +76,18 @@ class FakeAvarda:
         self, purchase_id: str, *, price: Decimal, items: list[Item], order_reference: str
     ) -> None:
         self._log("UpdateItems", purchase_id)
+        if self.during_update is not None:
+            self.during_update(purchase_id)
         purchase = self.purchases[purchase_id]
+        if self.update_error is not None and not self.update_applied:
+            raise self.update_error
         if purchase["State"] not in (0, 1):
             raise AvardaCheckoutRefused("UpdateItems: refused", 1, ["Purchase is not editable"])
         purchase["Price"] = price
         purchase["OrderReference"] = order_reference
+        purchase["Items"] = [item.description for item in items]
+        if self.update_error is not None:
+            raise self.update_error
 
     def get_payment_status(self, purchase_id: str, timeout: float | None = None) -> PaymentStatus:
         self._log("GetPaymentStatus", purchase_id)
