@@ -50,6 +50,7 @@ class Attention(enum.StrEnum):
     COMMERCE_REFUSED = "commerce_refused"
     EMAIL_FAILED = "email_failed"
     UNDELIVERED = "undelivered"
+    AVARDA_ANSWER = "avarda_answer"  # Avarda said something the shop cannot act on
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def attention_conditions(rules: AttentionRules) -> dict[Attention, ColumnElement
             Order.confirmed_at <= rules.now - rules.undelivered_age,
             Order.delivered_minor + Order.released_minor < authorized,
         ),
+        Attention.AVARDA_ANSWER: Order.avarda_problem.is_not(None),
     }
 
 
