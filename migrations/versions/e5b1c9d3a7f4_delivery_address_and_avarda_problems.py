@@ -10,7 +10,7 @@ Avarda refusing to report the purchase: the order needs a person), ``cart_in_fli
 existing rows; the downgrade drops them.
 
 Revision ID: e5b1c9d3a7f4
-Revises: d7a4c2e91b60
+Revises: 775a6341b6af
 Create Date: 2026-12-01 21:00:00
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e5b1c9d3a7f4'
-down_revision = 'd7a4c2e91b60'
+down_revision = '775a6341b6af'
 branch_labels = None
 depends_on = None
 

@@ -4,22 +4,29 @@ need a person, and a purchase replaced while its customer was at the card step."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.orm import selectinload
 
-from shop import create_app as create_shop
-from shop import setup_database
 from shop.catalog import get_product_by_sku
-from shop.extensions import avarda_client
-from shop.extensions import db as shop_db
+from shop.extensions import avarda_client, db
 from shop.models import Order, OrderEvent, OutboxEmail
 from shop.orders.checkout import CheckoutSession, begin_checkout
-from tests.integration.conftest import CALLBACK_PATH, Credentials, shop_test_config
+from tests.harness import (
+    CALLBACK_PASSWORD,
+    CALLBACK_USERNAME,
+    Stack,
+    close_app,
+    make_shop_app,
+    sqlite_shop_database,
+)
 
+CALLBACK_PATH = "/avarda/purchase-completed"
 DELIVERY = {
     "Mail": "anna@example.com",
     "InvoicingFirstName": "Anna",
@@ -36,55 +43,62 @@ DELIVERY = {
 }
 
 
-def sandbox_post(stack, purchase_id: str, action: str, body: dict[str, Any]) -> dict:
-    url = f"{stack.sandbox_url}/CheckOut2/Sandbox/Api/Purchases/{purchase_id}/{action}"
-    response = requests.post(url, json=body, auth=stack.credentials.sandbox_admin, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def callback(shop_url: str, credentials: Credentials, purchase_id: str) -> requests.Response:
+def callback(shop_url: str, purchase_id: str) -> requests.Response:
     return requests.post(
         shop_url + CALLBACK_PATH,
         json={"purchaseId": purchase_id},
-        auth=(credentials.callback_username, credentials.callback_password),
+        auth=(CALLBACK_USERNAME, CALLBACK_PASSWORD),
         timeout=10,
     )
 
 
-def order_row(app, **where: Any) -> Order:
+def in_app(app: Flask, fn: Any) -> Any:
     with app.app_context():
+        try:
+            return fn()
+        finally:
+            db.session.remove()
+
+
+def order_row(app: Flask, **where: Any) -> Order:
+    def read() -> Order:
         query = sa.select(Order).filter_by(**where).options(selectinload(Order.lines))
-        order = shop_db.session.scalars(query).one()
-        shop_db.session.expunge(order)
-        shop_db.session.remove()
-    return order
+        order = db.session.scalars(query).one()
+        db.session.expunge(order)
+        return order
+
+    return in_app(app, read)
 
 
-def event_outcomes(app, order_id: int) -> list[str]:
-    with app.app_context():
-        rows = shop_db.session.scalars(
-            sa.select(OrderEvent.outcome).where(OrderEvent.order_id == order_id)
-        ).all()
-        shop_db.session.remove()
-    return list(rows)
+def event_outcomes(app: Flask, order_id: int) -> list[str]:
+    return in_app(
+        app,
+        lambda: list(
+            db.session.scalars(
+                sa.select(OrderEvent.outcome)
+                .where(OrderEvent.order_id == order_id)
+                .order_by(OrderEvent.id)
+            )
+        ),
+    )
 
 
-def checkout(app, lines: list[tuple[str, int]], token: str | None) -> CheckoutSession:
-    with app.app_context():
-        ids = [(get_product_by_sku(shop_db.session(), sku).id, qty) for sku, qty in lines]
-        return begin_checkout(shop_db.session(), avarda_client(), ids, token)
+def checkout(app: Flask, lines: list[tuple[str, int]], token: str | None) -> CheckoutSession:
+    def begin() -> CheckoutSession:
+        ids = [(get_product_by_sku(db.session(), sku).id, qty) for sku, qty in lines]
+        return begin_checkout(db.session(), avarda_client(), ids, token)
+
+    return in_app(app, begin)
+
+
+def sandbox(stack: Stack, purchase_id: str, action: str, body: dict[str, Any]) -> None:
+    response = stack.sandbox_api("POST", f"Purchases/{purchase_id}/{action}", json=body)
+    assert response.status_code == 200, response.text
 
 
 def test_the_delivery_address_reaches_the_order_page_and_the_email(stack):
-    session = stack.checkout(("MUG-01", 1))
-    sandbox_post(
-        stack,
-        session.purchase_id,
-        "Complete",
-        {"PaymentMethod": "Invoice", "PurchaseCompletedCallbackUrl": stack.shop_url + CALLBACK_PATH,
-         **DELIVERY},
-    )  # fmt: skip
+    session = checkout(stack.shop_app, [("MUG-01", 1)], None)
+    stack.complete(session.purchase_id, "Invoice", **DELIVERY)
     stack.deliver_until_done(session.purchase_id)
 
     order = order_row(stack.shop_app, token=session.order_token)
@@ -94,17 +108,18 @@ def test_the_delivery_address_reaches_the_order_page_and_the_email(stack):
     page = stack.order_page(session.order_token)
     delivery = page.split("data-delivery-address>")[1].split("</dd>")[0]
     assert "Bo Berg" in delivery and "41301 Göteborg" in delivery
-    with stack.shop_app.app_context():
-        body = shop_db.session.scalars(
+    body = in_app(
+        stack.shop_app,
+        lambda: db.session.scalars(
             sa.select(OutboxEmail.body).where(OutboxEmail.order_id == order.id)
-        ).one()
-        shop_db.session.remove()
+        ).one(),
+    )
     assert "We will deliver to:\n  Bo Berg\n  Lillgatan 2\n  41301 Göteborg\n" in body
 
 
 def test_a_replaced_purchase_completing_at_the_card_step_is_held_not_lost(stack):
     first = checkout(stack.shop_app, [("MUG-01", 1)], None)
-    sandbox_post(stack, first.purchase_id, "Complete", {"PaymentMethod": "Card", "Step": "wait"})
+    stack.complete(first.purchase_id, "Card", callback=False, Step="wait")
     assert stack.purchase(first.purchase_id)["State"] == 6  # WaitingForCardPayments
 
     # In another tab the customer changes the cart: Avarda refuses to update the purchase.
@@ -112,10 +127,10 @@ def test_a_replaced_purchase_completing_at_the_card_step_is_held_not_lost(stack)
     assert second.purchase_id != first.purchase_id
 
     # The card step succeeds anyway and the first tab comes back through callbackUrl.
-    sandbox_post(stack, first.purchase_id, "Step", {"Decision": "approve"})
-    sandbox_post(stack, first.purchase_id, "Resume", {})
+    sandbox(stack, first.purchase_id, "Step", {"Decision": "approve"})
+    sandbox(stack, first.purchase_id, "Resume", {})
     assert stack.purchase(first.purchase_id)["State"] == 2
-    response = callback(stack.shop_url, stack.credentials, first.purchase_id)
+    response = callback(stack.shop_url, first.purchase_id)
 
     assert response.status_code == 200, response.text  # a decision: Avarda stops retrying
     held = order_row(stack.shop_app, purchase_id=first.purchase_id)
@@ -126,16 +141,18 @@ def test_a_replaced_purchase_completing_at_the_card_step_is_held_not_lost(stack)
 
 
 def test_a_purchase_the_sandbox_does_not_know_needs_attention_once(stack):
-    session = stack.checkout(("MUG-01", 1))
+    session = checkout(stack.shop_app, [("MUG-01", 1)], None)
     lost = "0123456789abcdef" * 2
-    with stack.shop_app.app_context():
-        shop_db.session.execute(
+
+    def repoint() -> None:
+        db.session.execute(
             sa.update(Order).where(Order.token == session.order_token).values(purchase_id=lost)
         )
-        shop_db.session.commit()
-        shop_db.session.remove()
+        db.session.commit()
 
-    answers = [callback(stack.shop_url, stack.credentials, lost) for _ in range(3)]
+    in_app(stack.shop_app, repoint)
+
+    answers = [callback(stack.shop_url, lost) for _ in range(3)]
 
     assert {r.status_code for r in answers} == {503}
     assert answers[0].json()["error"] == "needs_attention"
@@ -150,21 +167,14 @@ def test_a_purchase_the_sandbox_does_not_know_needs_attention_once(stack):
 
 
 @pytest.fixture
-def stub_avarda_shop(httpserver, tmp_path, live_server):
+def stub_avarda_shop(httpserver, tmp_path, live_server) -> Iterator[tuple[Flask, str]]:
     """The real shop over HTTP, with a stub Avarda (pytest-httpserver) behind it."""
-    credentials = Credentials.generate()
-    config = shop_test_config(
-        f"sqlite:///{tmp_path / 'shop.db'}", httpserver.url_for("/CheckOut2"), credentials
-    )
-    app = create_shop(config)
-    with app.app_context():
-        setup_database()
-    url = live_server(app)
-    app.config["SHOP_PUBLIC_URL"] = url
-    yield app, url, credentials
-    with app.app_context():
-        shop_db.session.remove()
-        shop_db.engine.dispose()
+    url = sqlite_shop_database(tmp_path)
+    app = make_shop_app(url, AVARDA_BASE_URL=httpserver.url_for("/CheckOut2"))
+    shop_url = live_server(app)
+    app.config["SHOP_PUBLIC_URL"] = shop_url
+    yield app, shop_url
+    close_app(app)
 
 
 @pytest.mark.parametrize(
@@ -177,7 +187,7 @@ def stub_avarda_shop(httpserver, tmp_path, live_server):
 def test_an_unknown_state_or_method_over_http_is_503_and_recorded(
     stub_avarda_shop, httpserver, status, problem
 ):
-    app, url, credentials = stub_avarda_shop
+    app, shop_url = stub_avarda_shop
     purchase_id = "c0ffee" + "0" * 26
     httpserver.expect_request("/CheckOut2/CheckOut2Api/InitializePayment").respond_with_json(
         purchase_id
@@ -187,7 +197,7 @@ def test_an_unknown_state_or_method_over_http_is_503_and_recorded(
         {"PurchaseId": purchase_id, "OrderReference": session.order_number, **status}
     )
 
-    first, second = (callback(url, credentials, purchase_id) for _ in range(2))
+    first, second = (callback(shop_url, purchase_id) for _ in range(2))
 
     assert (first.status_code, second.status_code) == (503, 503)
     assert first.headers["Retry-After"] and first.json()["error"] == "needs_attention"

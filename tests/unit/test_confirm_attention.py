@@ -21,7 +21,8 @@ from shop.extensions import avarda_client, db
 from shop.models import ConfirmPath, Order, OrderEvent, OutboxEmail, Product
 from shop.orders.checkout import begin_checkout
 from shop.orders.confirm import ConfirmOutcome, ConfirmResult, confirm_purchase
-from tests.unit.conftest import CALLBACK_PASSWORD, CALLBACK_USER
+from tests.harness import CALLBACK_PASSWORD
+from tests.harness import CALLBACK_USERNAME as CALLBACK_USER
 
 GOOD = "Basic " + base64.b64encode(f"{CALLBACK_USER}:{CALLBACK_PASSWORD}".encode()).decode()
 
