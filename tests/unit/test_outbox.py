@@ -12,6 +12,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +23,15 @@ from flask import current_app, render_template_string
 from shop import ConfigError, create_app
 from shop.catalog import get_product_by_sku
 from shop.extensions import avarda_client, db
-from shop.mail.outbox import LEASE, backoff, claim_next, record_failure, record_sent, send_due
+from shop.mail.outbox import (
+    LEASE,
+    SendReport,
+    backoff,
+    claim_next,
+    record_failure,
+    record_sent,
+    send_due,
+)
 from shop.mail.transport import (
     FileTransport,
     MailError,
@@ -39,6 +48,12 @@ from tests.unit.fakes import make_app
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "smtp-Pa55word-that-must-not-leak"
+
+
+def send(transport: Any, **options: Any) -> SendReport:
+    """One mailer pass as the CLI runs it: the app's session, From: ``MAIL_FROM``."""
+    options.setdefault("sender", current_app.config["MAIL_FROM"])
+    return send_due(db.session(), transport, **options)
 
 
 def queue_email(
@@ -108,7 +123,7 @@ def test_confirmed_order_email_is_sent_once_and_marked(shop):
     mail_id = db.session.scalar(sa.select(OutboxEmail.id))
     transport = Recorder()
 
-    report = send_due(db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"])
+    report = send(transport, now=T0)
 
     assert (report.claimed, report.sent) == (1, 1)
     [message] = transport.messages
@@ -122,11 +137,9 @@ def test_confirmed_order_email_is_sent_once_and_marked(shop):
     assert mail.lease_until is None and mail.next_attempt_at is None
 
     assert (
-        send_due(
-            db.session(),
+        send(
             transport,
             now=T0 + timedelta(days=1),
-            sender=current_app.config["MAIL_FROM"],
         ).claimed
         == 0
     )
@@ -137,7 +150,7 @@ def test_failure_records_the_error_and_retries_with_backoff(shop):
     mail_id = queue_email()
     transport = Recorder(MailError("421 try again later"), ConnectionRefusedError("refused"))
 
-    first = send_due(db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"])
+    first = send(transport, now=T0)
     mail = fresh(mail_id)
     assert (first.claimed, first.retrying, first.sent) == (1, 1, 0)
     assert mail.sent_at is None and mail.status == "retrying" and mail.attempts == 1
@@ -145,30 +158,24 @@ def test_failure_records_the_error_and_retries_with_backoff(shop):
     assert mail.next_attempt_at == T0 + timedelta(seconds=10) and mail.lease_until is None
 
     assert (
-        send_due(
-            db.session(),
+        send(
             transport,
             now=T0 + timedelta(seconds=9),
-            sender=current_app.config["MAIL_FROM"],
         ).claimed
         == 0
     )
-    second = send_due(
-        db.session(),
+    second = send(
         transport,
         now=T0 + timedelta(seconds=10),
-        sender=current_app.config["MAIL_FROM"],
     )
     mail = fresh(mail_id)
     assert second.retrying == 1 and mail.attempts == 2
     assert mail.last_error == "ConnectionRefusedError: refused"
     assert mail.next_attempt_at == T0 + timedelta(seconds=70)
 
-    third = send_due(
-        db.session(),
+    third = send(
         transport,
         now=T0 + timedelta(seconds=70),
-        sender=current_app.config["MAIL_FROM"],
     )
     mail = fresh(mail_id)
     assert third.sent == 1 and transport.recipients == ["anna@example.com"]
@@ -184,26 +191,20 @@ def test_gives_up_after_max_attempts_and_keeps_the_row(shop):
     transport = Recorder(*(MailError(f"down {n}") for n in range(1, 10)))
     now = T0
     for attempt in (1, 2):
-        report = send_due(
-            db.session(), transport, now=now, max_attempts=3, sender=current_app.config["MAIL_FROM"]
-        )
+        report = send(transport, now=now, max_attempts=3)
         assert report.retrying == 1
         now += backoff(attempt)
 
-    last = send_due(
-        db.session(), transport, now=now, max_attempts=3, sender=current_app.config["MAIL_FROM"]
-    )
+    last = send(transport, now=now, max_attempts=3)
 
     mail = fresh(mail_id)
     assert last.gave_up == 1 and mail.status == "failed"
     assert mail.failed_at == now and mail.attempts == 3 and mail.last_error == "down 3"
     assert mail.next_attempt_at is None and mail.sent_at is None
     assert (
-        send_due(
-            db.session(),
+        send(
             transport,
             now=now + timedelta(days=30),
-            sender=current_app.config["MAIL_FROM"],
         ).claimed
         == 0
     )
@@ -215,7 +216,7 @@ def test_permanent_errors_give_up_at_once(shop):
     nobody = queue_email(to="")
     transport = Recorder(MailError("550 no such user", permanent=True))
 
-    report = send_due(db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"])
+    report = send(transport, now=T0)
 
     assert report.gave_up == 2 and report.claimed == 2
     assert fresh(refused).status == "failed" and fresh(refused).attempts == 1
@@ -227,18 +228,8 @@ def test_limit_bounds_one_pass(shop):
     for n in range(3):
         queue_email(to=f"c{n}@example.com")
     transport = Recorder()
-    assert (
-        send_due(
-            db.session(), transport, now=T0, limit=2, sender=current_app.config["MAIL_FROM"]
-        ).sent
-        == 2
-    )
-    assert (
-        send_due(
-            db.session(), transport, now=T0, limit=2, sender=current_app.config["MAIL_FROM"]
-        ).sent
-        == 1
-    )
+    assert send(transport, now=T0, limit=2).sent == 2
+    assert send(transport, now=T0, limit=2).sent == 1
     assert sorted(transport.recipients) == [f"c{n}@example.com" for n in range(3)]
 
 
@@ -262,11 +253,7 @@ def test_two_concurrent_senders_never_send_the_same_email_twice(shop):
     def sender() -> None:
         try:
             with app.app_context():
-                reports.append(
-                    send_due(
-                        db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"]
-                    )
-                )
+                reports.append(send(transport, now=T0))
                 db.session.remove()
         except Exception as exc:  # surfaced below
             errors.append(exc)
@@ -289,17 +276,13 @@ def test_an_expired_lease_is_retried_and_the_stale_claim_cannot_record(shop):
     transport = Recorder()
 
     assert (
-        send_due(
-            db.session(),
+        send(
             transport,
             now=T0 + LEASE - timedelta(seconds=1),
-            sender=current_app.config["MAIL_FROM"],
         ).claimed
         == 0
     )
-    report = send_due(
-        db.session(), transport, now=T0 + LEASE, sender=current_app.config["MAIL_FROM"]
-    )
+    report = send(transport, now=T0 + LEASE)
 
     assert report.sent == 1 and transport.recipients == ["anna@example.com"]
     mail = fresh(mail_id)
@@ -332,12 +315,7 @@ def test_a_slow_sender_still_records_sent_when_nobody_reclaimed(shop):
     claim = claim_next(db.session(), T0)
     assert record_sent(db.session(), claim, T0 + 3 * LEASE) is True
     assert fresh(mail_id).status == "sent"
-    assert (
-        send_due(
-            db.session(), Recorder(), now=T0 + 4 * LEASE, sender=current_app.config["MAIL_FROM"]
-        ).claimed
-        == 0
-    )
+    assert send(Recorder(), now=T0 + 4 * LEASE).claimed == 0
 
 
 @pytest.mark.postgres
@@ -353,17 +331,10 @@ def test_postgres_skips_rows_locked_by_another_sender():
                     sa.select(OutboxEmail.id).where(OutboxEmail.id == locked).with_for_update()
                 )  # another sender, mid-claim
                 transport = Recorder()
-                report = send_due(
-                    db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"]
-                )
+                report = send(transport, now=T0)
                 assert report.claimed == 1 and transport.recipients == ["free@example.com"]
                 other.rollback()
-            assert (
-                send_due(
-                    db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"]
-                ).sent
-                == 1
-            )
+            assert send(transport, now=T0).sent == 1
             assert fresh(locked).status == fresh(free).status == "sent"
             db.session.remove()
             db.engine.dispose()
@@ -373,7 +344,7 @@ def test_admin_shows_attempts_and_the_last_error(shop):
     app, _ = shop
     retrying, failed = queue_email(), queue_email(to="refused@example.com")
     transport = Recorder(MailError("421 busy"), MailError("550 <no> such user", permanent=True))
-    send_due(db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"])
+    send(transport, now=T0)
     template = '{% from "admin/_mail.html" import mail_status %}{{ mail_status(mail) }}'
 
     def shown(mail_id: int) -> str:
@@ -393,12 +364,7 @@ def test_file_transport_writes_one_parseable_eml_per_message(shop, tmp_path):
     mail_id = queue_email(to="Anna Andersson <anna@example.com>", subject="Order 1 is confirmed")
     outdir = tmp_path / "mail" / "new"
 
-    assert (
-        send_due(
-            db.session(), FileTransport(outdir), now=T0, sender=current_app.config["MAIL_FROM"]
-        ).sent
-        == 1
-    )
+    assert send(FileTransport(outdir), now=T0).sent == 1
 
     [path] = list(outdir.iterdir())  # no temporary file left behind
     assert path.suffix == ".eml"
@@ -453,7 +419,7 @@ def test_smtp_transport_sends_with_login_and_never_logs_the_password(shop, smtp_
     )
     caplog.set_level(logging.DEBUG)
 
-    report = send_due(db.session(), transport, now=T0, sender="Shop <shop@example.com>")
+    report = send(transport, now=T0, sender="Shop <shop@example.com>")
 
     assert report.sent == 1
     [envelope] = sink.envelopes
@@ -472,7 +438,7 @@ def test_smtp_wrong_password_is_a_retry_that_leaks_nothing(shop, smtp_server, ca
     transport = SmtpTransport("127.0.0.1", port, SMTP_USER, wrong, starttls=False, timeout=5)
     caplog.set_level(logging.DEBUG)
 
-    report = send_due(db.session(), transport, now=T0, sender=current_app.config["MAIL_FROM"])
+    report = send(transport, now=T0)
 
     mail = fresh(mail_id)
     assert report.retrying == 1 and sink.envelopes == []
