@@ -21,11 +21,12 @@ from flask import Flask
 from flask_wtf import CSRFProtect
 
 from sandbox import config as config_module
-from sandbox.db import configure_sqlite, db
+from sandbox.db import configure_sqlite, db, make_private
 from sandbox.jsonutil import DecimalJSONProvider
 
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
+MAX_CONTENT_LENGTH = 1024 * 1024
 
 
 class CaseInsensitivePaths:
@@ -54,7 +55,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.json = DecimalJSONProvider(app)
     app.config.update(config_module.load(app.instance_path, test_config))
-    os.makedirs(app.instance_path, exist_ok=True)
+    #: Bodies larger than this are refused with 413 before they are read.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default: no limit
+        app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    make_private(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config.get("SANDBOX_EPHEMERAL_SECRET_KEY") and not app.testing:
         log.warning("SANDBOX_SECRET_KEY is not set: sessions last for this process only")
 
@@ -62,10 +67,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SANDBOX_SQLITE_BUSY_TIMEOUT_MS"])
-    csrf.init_app(app)
-
     from sandbox.cli import register_commands
-    from sandbox.views import admin_api, api, checkout, dashboard, errors
+    from sandbox.views import admin_api, api, checkout, dashboard, errors, security
+
+    security.register(app)  # first: its size check runs before the CSRF check reads a form
+    csrf.init_app(app)
 
     for blueprint in (api.bp, api.commerce_bp, admin_api.bp):
         csrf.exempt(blueprint)

@@ -14,9 +14,10 @@ How a delivery survives anything:
 * The lease (SANDBOX_DELIVERY_LEASE_SECONDS) must outlast connect + read timeouts; the
   config refuses anything else.
 
-Only 2xx counts as delivered; redirects are not followed; hosts outside the merchant's
-allowlist are refused without any network traffic. The Authorization header is never
-logged nor stored with the attempt.
+Only 2xx counts as delivered; redirects are not followed; a URL whose origin (scheme,
+host and port) is not on the merchant's ``callback_allowed_origins`` is refused without
+any network traffic, and the refusal is recorded as the attempt's outcome. The
+Authorization header is never logged nor stored with the attempt.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class Claim:
     purchase_id: str
     url: str
     authorization: str | None
-    allowed_hosts: tuple[str, ...]
+    allowed_origins: tuple[str, ...]
     fail_first_attempts: int
 
 
@@ -133,28 +134,15 @@ def _claim(skip: set[int]) -> Claim | None:
             purchase_id=delivery.purchase_id,
             url=delivery.url,
             authorization=merchants.authorization_header(merchant),
-            allowed_hosts=tuple(merchants.allowed_hosts(merchant)),
+            allowed_origins=tuple(merchants.allowed_origins(merchant)),
             fail_first_attempts=merchant.fail_first_attempts,
         )
     return claim
 
 
-def host_allowed(url: str, allowed: tuple[str, ...] | list[str]) -> bool:
-    """http(s), no credentials in the URL, and a host on the allowlist (exact match)."""
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return False
-    if parts.scheme not in {"http", "https"} or parts.username or parts.password:
-        return False
-    return bool(host) and host in {h.lower() for h in allowed}
-
-
 def _send(claim: Claim) -> Result:
-    if not host_allowed(claim.url, claim.allowed_hosts):
-        return Result(REFUSED, error="HostNotAllowed")
+    if not merchants.origin_allowed(claim.url, claim.allowed_origins):
+        return Result(REFUSED, error="OriginNotAllowed")
     if claim.attempt_number <= claim.fail_first_attempts:
         return Result(FAILED, error="InjectedFailure")
     headers = {"Content-Type": "application/json", "User-Agent": "AvardaSandbox/1.0"}

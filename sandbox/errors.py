@@ -15,6 +15,10 @@ class NotFoundError(SandboxError):
     """No such purchase (or merchant) for this caller."""
 
 
+class ForbiddenError(SandboxError):
+    """The caller may not do this here (a page outside the merchant's allowed origins)."""
+
+
 class StateError(SandboxError):
     """The operation is not allowed in the purchase's current state."""
 

@@ -11,7 +11,6 @@ import base64
 import hmac
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
@@ -25,13 +24,12 @@ from sandbox.errors import NotFoundError, ValidationError
 from sandbox.models import Merchant
 
 MASK = wire.MASK
-LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1"]
 
 #: Defaults for a new merchant (the demo's: Avarda's documented Checkout 3 schedule).
 DEFAULT_SETTINGS: dict[str, Any] = {
     "callback_enabled": True,
     "callback_authorization": {"scheme": "None"},
-    "callback_allowed_hosts": None,
+    "callback_allowed_origins": None,
     "retry_schedule_ms": [0, 5_000, 30_000, 120_000, 600_000],
     "retry_every_ms": 600_000,
     "max_attempts": 20,
@@ -71,18 +69,29 @@ def get(site_code: str) -> Merchant:
     return merchant
 
 
-def default_allowed_hosts() -> list[str]:
-    shop_host = urlsplit(current_app.config["SHOP_PUBLIC_URL"]).hostname or ""
-    hosts = list(LOOPBACK_HOSTS)
-    if shop_host and shop_host.lower() not in hosts:
-        hosts.append(shop_host.lower())
-    return hosts
+def default_allowed_origins() -> list[str]:
+    """The origin of SHOP_PUBLIC_URL: the one shop the demo merchant belongs to."""
+    origin = wire.origin_of(current_app.config["SHOP_PUBLIC_URL"])
+    return [origin] if origin else []
 
 
-def allowed_hosts(merchant: Merchant) -> list[str]:
-    if merchant.callback_allowed_hosts is None:
-        return default_allowed_hosts()
-    return list(merchant.callback_allowed_hosts)
+def allowed_origins(merchant: Merchant) -> list[str]:
+    """Where this merchant's callbacks may go, whose pages may frame its checkout form and
+    where the browser may return after an external step (``callback_allowed_origins``).
+
+    **(sandbox choice)** The URLs travel through the customer's browser (``init``), so
+    without this list anyone holding a purchase id could have the merchant's static
+    Authorization header sent to a server of their own.
+    """
+    if merchant.callback_allowed_origins is None:
+        return default_allowed_origins()
+    return list(merchant.callback_allowed_origins)
+
+
+def origin_allowed(url: str | None, allowed: list[str] | tuple[str, ...]) -> bool:
+    """``url``'s origin (scheme, host and port) is exactly one of ``allowed``."""
+    origin = wire.origin_of(url)
+    return origin is not None and origin in allowed
 
 
 def authorization_header(merchant: Merchant) -> str | None:
@@ -111,7 +120,7 @@ def settings(merchant: Merchant) -> dict[str, Any]:
         "site_code": merchant.site_code,
         "callback_enabled": merchant.callback_enabled,
         "callback_authorization": auth,
-        "callback_allowed_hosts": allowed_hosts(merchant),
+        "callback_allowed_origins": allowed_origins(merchant),
         "retry_schedule_ms": list(merchant.retry_schedule_ms),
         "retry_every_ms": merchant.retry_every_ms,
         "max_attempts": merchant.max_attempts,
@@ -213,4 +222,16 @@ def init_db() -> None:
     from sandbox import models  # noqa: F401 - the models register the tables
 
     db.create_all()
+    _add_missing_columns()
     ensure_configured()
+
+
+def _add_missing_columns() -> None:
+    """Databases made by an earlier version lack ``merchants.callback_allowed_origins``
+    (the sandbox has no migrations: ``create_all`` adds tables, never columns)."""
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("merchants")}
+    if "callback_allowed_origins" not in columns:
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "ALTER TABLE merchants ADD COLUMN callback_allowed_origins JSON"
+            )

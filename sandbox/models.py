@@ -75,7 +75,8 @@ class Merchant(Base):
 
     The site password is not stored: it lives in configuration only. ``callback_auth_*``
     hold the static Authorization header the sandbox sends (never logged or shown).
-    ``callback_allowed_hosts`` NULL means the default: loopback and SHOP_PUBLIC_URL's host.
+    ``callback_allowed_origins`` NULL means the default: the origin of SHOP_PUBLIC_URL.
+    (``callback_allowed_hosts``, the host list of earlier versions, is no longer read.)
     """
 
     __tablename__ = "merchants"
@@ -86,7 +87,7 @@ class Merchant(Base):
     callback_auth_scheme: Mapped[str] = mapped_column(sa.String(10), default="None")
     callback_auth_username: Mapped[str | None] = mapped_column(sa.String(wire.AUTH_USERNAME_MAX))
     callback_auth_secret: Mapped[str | None] = mapped_column(sa.Text)
-    callback_allowed_hosts: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    callback_allowed_origins: Mapped[list[str] | None] = mapped_column(sa.JSON)
     retry_schedule_ms: Mapped[list[int]] = mapped_column(sa.JSON)
     retry_every_ms: Mapped[int]
     max_attempts: Mapped[int]
@@ -306,3 +307,26 @@ class DeliveryAttempt(Base):
     latency_ms: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(sa.String(200))
     outcome: Mapped[str] = mapped_column(sa.String(10), default="sending")
+
+
+class LoginFailure(Base):
+    """One failed login, counted per account and per address (``key`` is a hash of
+    either, so a password typed into the user name field is not stored). Kept in the
+    database so that the limit holds across gunicorn workers."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (sa.Index("ix_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AdminSessions(Base):
+    """The dashboard admin's session version: each logout adds one, which ends every
+    session (cookie) issued before, on every device."""
+
+    __tablename__ = "admin_sessions"
+
+    username: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(default=0)

@@ -26,9 +26,9 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic.alias_generators import to_pascal
 
-from sandbox import delivery, wire
+from sandbox import delivery, merchants, wire
 from sandbox.db import db, transaction, utcnow
-from sandbox.errors import NotFoundError, StateError
+from sandbox.errors import ForbiddenError, NotFoundError, StateError
 from sandbox.models import (
     IN_CHECKOUT,
     TIMES_OUT,
@@ -234,12 +234,43 @@ def completed_queue(merchant: Merchant, request: wire.GetPaymentStatusQueue) -> 
     return ids
 
 
+def _accepted_url(purchase: Purchase, url: str | None, what: str) -> str | None:
+    """``url`` if its origin is on the merchant's allowed origins; otherwise None, and the
+    refusal noted in the purchase's history. The URLs come from the customer's browser:
+    a foreign one would receive the merchant's callback and its Authorization header, or
+    the customer after an external step."""
+    if not url:
+        return None
+    if merchants.origin_allowed(url, merchants.allowed_origins(purchase.merchant)):
+        return url
+    _note(purchase, f"{what} refused: its origin is not on the merchant's allowed origins")
+    return None
+
+
 def open_form(
-    purchase_id: str, callback_url: str | None, completed_callback_url: str | None
+    purchase_id: str,
+    callback_url: str | None,
+    completed_callback_url: str | None,
+    parent_origin: str | None,
 ) -> Purchase:
-    """The customer's browser shows the form: New -> BeingProcessed, remember the URLs."""
+    """The customer's browser shows the form: New -> BeingProcessed, remember the URLs.
+
+    The form opens only inside a page of one of the merchant's allowed origins
+    (``parent_origin``; ForbiddenError otherwise, and nothing changes); URLs of other
+    origins are not taken (a URL given earlier stays).
+    """
     with transaction():
         purchase = load(purchase_id)
+        allowed = merchants.allowed_origins(purchase.merchant)
+        if not merchants.origin_allowed(parent_origin, allowed):
+            raise ForbiddenError(
+                f"A page of {parent_origin} may not show this checkout: that origin is not "
+                "one of the merchant's allowed origins (callback_allowed_origins)."
+            )
+        callback_url = _accepted_url(purchase, callback_url, "callbackUrl")
+        completed_callback_url = _accepted_url(
+            purchase, completed_callback_url, "purchaseCompletedCallbackUrl"
+        )
         if callback_url:
             purchase.callback_url = callback_url
         if completed_callback_url:
@@ -321,6 +352,9 @@ def complete(
             return Outcome(purchase.id, State.COMPLETED, "completed")
         if purchase.state not in IN_CHECKOUT:
             raise StateError(dead_message(purchase))
+        completed_callback_url = _accepted_url(
+            purchase, completed_callback_url, "purchaseCompletedCallbackUrl"
+        )
         if completed_callback_url:
             purchase.purchase_completed_callback_url = completed_callback_url
         _apply_customer(purchase, completion)

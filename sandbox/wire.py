@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -582,10 +583,62 @@ class CallbackAuthorization(BaseModel):
         return self
 
 
-def _host(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 253:
-        raise _field("must be a host name or IP.")
-    return value.strip().lower().strip("[]")
+#: Characters no URL the sandbox calls or redirects to may hold: parsers disagree on them
+#: (``\\`` is a slash to browsers, not to Python), so the origin checked might not be the
+#: origin called.
+_URL_FORBIDDEN = frozenset("\\ \t\r\n\x00")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+ORIGINS_MAX = 20
+
+
+def _parsed_origin(value: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an http(s) URL without credentials, or None."""
+    if any(c in _URL_FORBIDDEN or not c.isprintable() or not c.isascii() for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in DEFAULT_PORTS or not host or parts.username is not None:
+        return None
+    if parts.password is not None or "@" in parts.netloc:
+        return None
+    if port == DEFAULT_PORTS[scheme]:
+        port = None
+    return scheme, host, port
+
+
+def origin_of(url: Any) -> str | None:
+    """The origin (``scheme://host[:port]``, lower case, default port left out) of an
+    absolute http(s) URL, or None for anything else: another scheme, credentials in the
+    URL, characters that parsers read differently, a bad port."""
+    if not isinstance(url, str) or not url or len(url) > CALLBACK_URL_MAX:
+        return None
+    parsed = _parsed_origin(url)
+    if parsed is None:
+        return None
+    scheme, host, port = parsed
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{netloc}" + (f":{port}" if port is not None else "")
+
+
+def _origin(value: Any) -> str:
+    """An allowed origin as written in the settings: nothing but scheme, host and port."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 300:
+        raise _field("must be an origin such as https://shop.example or http://127.0.0.1:5000.")
+    text = value.strip()
+    origin = origin_of(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if origin is None or parts is None or parts.path not in {"", "/"}:
+        raise _field("must be an origin such as https://shop.example or http://127.0.0.1:5000.")
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise _field("must be an origin such as https://shop.example or http://127.0.0.1:5000.")
+    return origin
 
 
 Millis = Annotated[StrictInt, Field(ge=0, le=86_400_000)]
@@ -593,7 +646,7 @@ Millis = Annotated[StrictInt, Field(ge=0, le=86_400_000)]
 
 class MerchantSettings(BaseModel):
     """A partial update of a merchant's settings: unknown keys and wrong types are errors
-    (``true`` is not an integer here). ``callback_allowed_hosts`` and
+    (``true`` is not an integer here). ``callback_allowed_origins`` and
     ``purchase_timeout_seconds`` set to null go back to their defaults."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -601,7 +654,13 @@ class MerchantSettings(BaseModel):
     site_code: str | None = None
     callback_enabled: StrictBool | None = None
     callback_authorization: CallbackAuthorization | None = None
-    callback_allowed_hosts: list[Annotated[str, BeforeValidator(_host)]] | None = None
+    callback_allowed_origins: (
+        Annotated[
+            list[Annotated[str, BeforeValidator(_origin)]],
+            Field(min_length=1, max_length=ORIGINS_MAX),
+        ]
+        | None
+    ) = None
     retry_schedule_ms: Annotated[list[Millis], Field(max_length=1000)] | None = None
     retry_every_ms: Millis | None = None
     max_attempts: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
@@ -614,7 +673,7 @@ class MerchantSettings(BaseModel):
 
     @model_validator(mode="after")
     def _no_null_where_it_means_nothing(self) -> Self:
-        nullable = {"site_code", "callback_allowed_hosts", "purchase_timeout_seconds"}
+        nullable = {"site_code", "callback_allowed_origins", "purchase_timeout_seconds"}
         for key in sorted(self.model_fields_set - nullable):
             if getattr(self, key) is None:
                 raise _request("{key} cannot be null.", {"key": key})

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from sandbox import delivery, merchants, purchases, wire
+from sandbox import delivery, logins, merchants, purchases, wire
 from sandbox.db import db
 from sandbox.errors import NotFoundError, StateError, ValidationError
 from sandbox.models import Delivery, Purchase
@@ -35,18 +35,34 @@ def admin_credentials_ok(username: str | None, password: str | None) -> bool:
     return user_ok and password_ok
 
 
+def _unauthorized() -> Response:
+    response = jsonify({"error": "Unauthorized", "message": "Sandbox admin login required."})
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Basic realm="Avarda sandbox admin"'
+    return response
+
+
 @bp.before_request
 def _authenticate() -> Response | None:
+    """Basic auth on every call, throttled like the dashboard's login form (a request
+    without credentials is not counted as a failure)."""
     auth = request.authorization
-    if (
-        auth is None
-        or auth.type != "basic"
-        or not admin_credentials_ok(auth.username, auth.password)
-    ):
-        response = jsonify({"error": "Unauthorized", "message": "Sandbox admin login required."})
-        response.status_code = 401
-        response.headers["WWW-Authenticate"] = 'Basic realm="Avarda sandbox admin"'
+    if auth is None or auth.type != "basic":
+        return _unauthorized()
+    result = logins.attempt(
+        auth.username,
+        request.remote_addr,
+        lambda: admin_credentials_ok(auth.username, auth.password),
+    )
+    if result.retry_after is not None:
+        response = jsonify(
+            {"error": "Too Many Requests", "message": "Too many failed logins; try again later."}
+        )
+        response.status_code = 429
+        response.headers["Retry-After"] = str(result.retry_after)
         return response
+    if not result.ok:
+        return _unauthorized()
     return None
 
 

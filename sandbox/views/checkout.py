@@ -29,9 +29,10 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_pascal
 from werkzeug.wrappers import Response as BaseResponse
 
-from sandbox import purchases, wire
-from sandbox.errors import NotFoundError, StateError
+from sandbox import merchants, purchases, wire
+from sandbox.errors import ForbiddenError, NotFoundError, StateError
 from sandbox.models import IN_CHECKOUT, Method, Purchase
+from sandbox.views import security
 
 bp = Blueprint("checkout", __name__, url_prefix="/CheckOut2")
 
@@ -75,15 +76,6 @@ def http_url(value: Any, limit: int = 2000) -> str | None:
     return value if parts.scheme in {"http", "https"} and parts.netloc else None
 
 
-def origin_of(value: Any) -> str | None:
-    """``scheme://host[:port]`` of an http(s) URL or origin string, else None."""
-    url = http_url(value)
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 def with_callback_params(url: str, purchase_id: str) -> str:
     """``url`` with ``callback=1&purchaseId=<id>`` appended (replacing earlier values)."""
     parts = urlsplit(url)
@@ -123,8 +115,12 @@ def _external_url(purchase_id: str, method: Method) -> str:
 
 @bp.get("/Checkout/<purchase_id>")
 def form(purchase_id: str) -> Response:
-    """The checkout form, rendered inside the iframe that CheckOutClient.js creates."""
-    parent = origin_of(request.args.get("origin"))
+    """The checkout form, rendered inside the iframe that CheckOutClient.js creates.
+
+    Only pages of the merchant's allowed origins may frame it (``frame-ancestors``), and
+    only their ``callbackUrl`` and ``purchaseCompletedCallbackUrl`` are taken.
+    """
+    parent = wire.origin_of(request.args.get("origin"))
     if parent is None:
         abort(400, "The checkout form is opened by CheckOutClient.js, not directly.")
     css_url = http_url(request.args.get("customCssUrl"))
@@ -133,9 +129,16 @@ def form(purchase_id: str) -> Response:
             purchase_id,
             http_url(request.args.get("callbackUrl")),
             http_url(request.args.get("purchaseCompletedCallbackUrl")),
+            parent,
         )
     except NotFoundError:
         purchase = None
+    except ForbiddenError as exc:
+        page = render_template("sandbox/message.html", title="Avarda Checkout", message=exc.message)
+        refused = make_response(page, 403)
+        refused.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
+        refused.headers["X-Frame-Options"] = "DENY"
+        return refused
     message = None
     if purchase is not None and purchase.state in purchases.DEAD:
         message = purchases.dead_message(purchase)
@@ -155,7 +158,7 @@ def form(purchase_id: str) -> Response:
         replace_css=request.args.get("replaceDefaultCss") == "1",
     )
     response = make_response(html, 200 if purchase else 404)
-    style_src = " ".join(filter(None, ["'self'", origin_of(css_url)]))
+    style_src = " ".join(filter(None, ["'self'", wire.origin_of(css_url)]))
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; style-src {style_src}; img-src 'self' data:; "
         f"frame-ancestors {parent}; form-action 'self'; base-uri 'none'"
@@ -255,13 +258,15 @@ def _external_step(purchase_id: str, method: Method) -> BaseResponse | tuple[str
             abort(404, "Unknown purchase.")
         except StateError as exc:
             return render_template("sandbox/message.html", title=title, message=exc.message), 409
-        if purchase.callback_url:
+        allowed = merchants.allowed_origins(purchase.merchant)
+        if purchase.callback_url and merchants.origin_allowed(purchase.callback_url, allowed):
             return redirect(with_callback_params(purchase.callback_url, purchase.id), 303)
         return render_template(
             "sandbox/message.html",
             title=title,
-            message="Answered. The shop gave no callbackUrl in init, so the browser cannot "
-            "return to it; the purchase waits for init to be called again.",
+            message="Answered. The shop gave no callbackUrl on its allowed origins in init, "
+            "so the browser cannot return to it; the purchase waits for init to be called "
+            "again.",
         ), 200
     try:
         purchase = purchases.get_purchase(purchase_id)
@@ -271,9 +276,15 @@ def _external_step(purchase_id: str, method: Method) -> BaseResponse | tuple[str
     if purchase.state != step.state or purchase.external_approved is not None:
         message = "There is no payment step waiting here for this purchase."
         return render_template("sandbox/message.html", title=title, message=message), 409
-    return render_template(
-        "sandbox/external_step.html", purchase=purchase, title=title, method=method.name
-    ), 200
+    page = make_response(
+        render_template(
+            "sandbox/external_step.html", purchase=purchase, title=title, method=method.name
+        )
+    )
+    allowed = merchants.allowed_origins(purchase.merchant)
+    page.headers["Content-Security-Policy"] = security.csp(form_action=allowed)
+    page.headers["X-Frame-Options"] = "DENY"
+    return page
 
 
 @bp.route("/CardIssuer/<purchase_id>", methods=["GET", "POST"])

@@ -1,17 +1,23 @@
 """The sandbox dashboard at /CheckOut2/Sandbox/: purchases, deliveries, merchant settings.
 
-Login with SANDBOX_ADMIN_USERNAME/PASSWORD through a form; the session remembers it.
-Every form carries a CSRF token (Flask-WTF).
+Login with SANDBOX_ADMIN_USERNAME/PASSWORD through a form, throttled in the database
+(:mod:`sandbox.logins`). The session holds the admin's session version and a fingerprint
+of the password: logging out (on any device) or changing SANDBOX_ADMIN_PASSWORD ends
+every session, including cookies copied before. Every form carries a CSRF token
+(Flask-WTF).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -24,7 +30,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from sandbox import delivery, merchants, purchases
+from sandbox import delivery, logins, merchants, purchases
 from sandbox.db import db
 from sandbox.errors import NotFoundError, StateError, ValidationError
 from sandbox.models import Delivery, Merchant, Purchase
@@ -59,9 +65,10 @@ class MerchantForm(FlaskForm):  # type: ignore[misc]
         validators=[Optional()],
         description="Leave empty to keep the current secret.",
     )
-    callback_allowed_hosts = StringField(
-        "Allowed callback hosts",
-        description="Comma-separated host names or IPs; empty: loopback and the shop's host.",
+    callback_allowed_origins = StringField(
+        "Allowed origins",
+        description="Comma-separated origins (scheme://host:port) that may receive callbacks, "
+        "frame the checkout and get the browser back; empty: the origin of SHOP_PUBLIC_URL.",
     )
     retry_schedule_ms = StringField(
         "Retry schedule (ms)", description="Delay before attempt 1, 2, …, comma-separated."
@@ -84,10 +91,36 @@ class MerchantForm(FlaskForm):  # type: ignore[misc]
     purchase_timeout_seconds = IntegerField("Purchase timeout (s)", validators=[NumberRange(min=1)])
 
 
+def _password_fingerprint() -> str:
+    """Changes when SANDBOX_ADMIN_PASSWORD does; reveals nothing of it."""
+    key = current_app.config["SECRET_KEY"].encode()
+    password = (current_app.config["SANDBOX_ADMIN_PASSWORD"] or "").encode()
+    return hmac.new(key, b"sandbox-admin:" + password, hashlib.sha256).hexdigest()
+
+
+def _admin() -> str:
+    return current_app.config["SANDBOX_ADMIN_USERNAME"] or ""
+
+
+def _session_valid() -> bool:
+    state = session.get(SESSION_KEY)
+    if not isinstance(state, dict) or state.get("user") != _admin():
+        return False
+    fingerprint = state.get("pw")
+    if not isinstance(fingerprint, str):
+        return False
+    if not hmac.compare_digest(fingerprint.encode(), _password_fingerprint().encode()):
+        return False
+    return state.get("v") == logins.session_version(_admin())
+
+
 @bp.before_request
 def _require_login() -> ResponseReturnValue | None:
-    if request.endpoint in {"dashboard.login"} or session.get(SESSION_KEY):
+    if request.endpoint in {"dashboard.login"}:
         return None
+    if _session_valid():
+        return None
+    session.pop(SESSION_KEY, None)
     return redirect(url_for("dashboard.login", next=request.full_path))
 
 
@@ -101,9 +134,23 @@ def _safe_next(target: str | None) -> str:
 def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
-        if admin_credentials_ok(form.username.data, form.password.data):
+        result = logins.attempt(
+            form.username.data,
+            request.remote_addr,
+            lambda: admin_credentials_ok(form.username.data, form.password.data),
+        )
+        if result.retry_after is not None:
+            minutes = -(-result.retry_after // 60)
+            flash(f"Too many failed logins. Try again in {minutes} min.", "error")
+            page = render_template("sandbox/login.html", form=form)
+            return page, 429, {"Retry-After": str(result.retry_after)}
+        if result.ok:
             session.clear()
-            session[SESSION_KEY] = True
+            session[SESSION_KEY] = {
+                "user": _admin(),
+                "v": logins.session_version(_admin()),
+                "pw": _password_fingerprint(),
+            }
             return redirect(_safe_next(request.args.get("next")))
         flash("Wrong user name or password.", "error")
     return render_template("sandbox/login.html", form=form)
@@ -111,7 +158,9 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """Ends every session of the admin, on every device."""
     if ActionForm().validate_on_submit():
+        logins.end_sessions(_admin())
         session.clear()
     return redirect(url_for("dashboard.login"))
 
@@ -178,7 +227,9 @@ def _settings_from_form(form: MerchantForm) -> dict[str, Any]:
         schedule = []
     if errors:
         raise ValidationError(errors)
-    hosts = [h.strip() for h in (form.callback_allowed_hosts.data or "").split(",") if h.strip()]
+    origins = [
+        o.strip() for o in (form.callback_allowed_origins.data or "").split(",") if o.strip()
+    ]
     scheme = form.auth_scheme.data
     secret = form.auth_secret.data or merchants.MASK
     auth: dict[str, Any] = {"scheme": scheme}
@@ -189,7 +240,7 @@ def _settings_from_form(form: MerchantForm) -> dict[str, Any]:
     return {
         "callback_enabled": form.callback_enabled.data,
         "callback_authorization": auth,
-        "callback_allowed_hosts": hosts or None,
+        "callback_allowed_origins": origins or None,
         "retry_schedule_ms": schedule,
         "retry_every_ms": form.retry_every_ms.data,
         "max_attempts": form.max_attempts.data,
@@ -224,7 +275,7 @@ def merchant(site_code: str) -> ResponseReturnValue:
         form.callback_enabled.data = settings["callback_enabled"]
         form.auth_scheme.data = auth["scheme"]
         form.auth_username.data = auth.get("username", "")
-        form.callback_allowed_hosts.data = ", ".join(settings["callback_allowed_hosts"])
+        form.callback_allowed_origins.data = ", ".join(settings["callback_allowed_origins"])
         form.retry_schedule_ms.data = ", ".join(str(v) for v in settings["retry_schedule_ms"])
         for key in (
             "retry_every_ms",

@@ -12,7 +12,7 @@ import pytest
 import requests
 from flask import Flask
 
-from sandbox import create_app, init_db
+from sandbox import create_app, init_db, merchants
 from sandbox.db import db
 from tests.sandbox.support import (  # noqa: F401 - names tests imported from here before
     ADMIN,
@@ -20,6 +20,7 @@ from tests.sandbox.support import (  # noqa: F401 - names tests imported from he
     FAST_MERCHANT,
     SITE_CODE,
     SITE_PASSWORD,
+    UNREACHABLE,
     Receiver,
     Sandbox,
     base_config,
@@ -28,16 +29,24 @@ from tests.sandbox.support import (  # noqa: F401 - names tests imported from he
 
 
 @pytest.fixture
-def make_sandbox(tmp_path: Path, live_server) -> Iterator[Callable[..., Sandbox]]:
-    """``make_sandbox(**config overrides) -> Sandbox`` (each with its own database file)."""
+def make_sandbox(tmp_path: Path, live_server, receiver) -> Iterator[Callable[..., Sandbox]]:
+    """``make_sandbox(**config overrides) -> Sandbox`` (each with its own database file).
+
+    The test merchant's ``callback_allowed_origins`` are the test's receiver and
+    :data:`UNREACHABLE` (a shop that never answers), unless ``allow_receiver=False``
+    leaves the default (the origin of SHOP_PUBLIC_URL).
+    """
     apps: list[Flask] = []
     sessions: list[requests.Session] = []
 
-    def make(**overrides: Any) -> Sandbox:
+    def make(allow_receiver: bool = True, **overrides: Any) -> Sandbox:
         db_path = overrides.pop("db_path", tmp_path / f"sandbox{len(apps)}.db")
         app = create_app(base_config(db_path, **overrides))
         with app.app_context():
             init_db()
+            if allow_receiver:
+                allowed = [receiver.origin, UNREACHABLE]
+                merchants.update(SITE_CODE, {"callback_allowed_origins": allowed})
         apps.append(app)
         sandbox = Sandbox(app, live_server(app))
         sessions.append(sandbox.http)

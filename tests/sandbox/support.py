@@ -19,6 +19,8 @@ SITE_CODE = "test-site"
 SITE_PASSWORD = "site-secret"
 ADMIN = ("sandbox-admin", "admin-secret")
 CALLBACK_AUTH = ("avarda", "callback-secret")
+#: Nothing listens on port 9 (discard): a callback there is refused at once.
+UNREACHABLE = "http://127.0.0.1:9"
 
 #: Fast settings for tests: millisecond retries, few attempts.
 FAST_MERCHANT = {
@@ -147,6 +149,10 @@ class Receiver:
 
     def release(self) -> None:
         self._released.set()
+
+    @property
+    def origin(self) -> str:
+        return self.url  # scheme://host:port, no path
 
     def app(self) -> Flask:
         app = Flask("receiver")

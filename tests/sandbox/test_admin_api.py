@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.support import ADMIN, SITE_CODE
+from tests.sandbox.support import ADMIN, SITE_CODE, UNREACHABLE
 
 
 def test_admin_api_needs_the_sandbox_admin_login(sandbox):
@@ -20,6 +20,7 @@ def test_admin_api_needs_the_sandbox_admin_login(sandbox):
         for auth in (None, (ADMIN[0], "wrong"), ("wrong", ADMIN[1])):
             response = sandbox.admin(verb, path, auth=auth, json=body)
             assert response.status_code == 401, (verb, path, auth)
+        sandbox.admin("GET", "Purchases")  # a success resets the failed-login count
     assert sandbox.status(purchase_id)["State"] == 0
     assert sandbox.settings()["callback_copies"] == 1
 
@@ -126,7 +127,7 @@ def test_a_purchase_times_out_in_every_checkout_and_waiting_state(sandbox, metho
         from sandbox import purchases
 
         with sandbox.app.app_context():
-            purchases.open_form(purchase_id, None, None)
+            purchases.open_form(purchase_id, None, None, UNREACHABLE)
     else:
         sandbox.complete(purchase_id, method, Step="wait")
     from tests.harness import wait_until
@@ -171,7 +172,7 @@ def test_merchant_settings_mask_secrets_and_update_partially(sandbox):
         "username": "avarda",
         "password": "***",
     }
-    assert "127.0.0.1" in settings["callback_allowed_hosts"]
+    assert UNREACHABLE in settings["callback_allowed_origins"]
     changed = sandbox.settings(callback_copies=2, never_call_done=True, retry_schedule_ms=[0, 5])
     assert (changed["callback_copies"], changed["never_call_done"]) == (2, True)
     assert changed["retry_schedule_ms"] == [0, 5]
@@ -187,7 +188,8 @@ BAD_SETTINGS = [
     {"callback_enabled": "yes"},
     {"retry_schedule_ms": [0, -1]},
     {"retry_schedule_ms": "0,5"},
-    {"callback_allowed_hosts": "localhost"},
+    {"callback_allowed_origins": "http://localhost"},
+    {"callback_allowed_origins": []},
     {"callback_authorization": {"scheme": "Digest"}},
     {"callback_authorization": {"scheme": "Basic", "username": "u"}},
     {"callback_copies": 2, "done_delay_seconds": -1},

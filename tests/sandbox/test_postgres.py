@@ -54,7 +54,7 @@ def test_values_longer_than_their_columns_are_400_not_500_on_postgres(pg_sandbox
     before = sandbox.settings()
     too_long = [
         {"callback_authorization": {"scheme": "Basic", "username": "u" * 201, "password": "p"}},
-        {"callback_allowed_hosts": ["h" * 254]},
+        {"callback_allowed_origins": ["https://" + "h" * 300]},
     ]
     for body in too_long:
         response = sandbox.admin("PUT", f"Merchants/{SITE_CODE}", json=body)
