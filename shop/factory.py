@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask.typing import ResponseReturnValue
 
 from common.db import configure_sqlite
@@ -26,6 +26,10 @@ __all__ = ["ConfigError", "MIGRATIONS_DIR", "create_app"]
 ROOT = Path(__file__).resolve().parent.parent
 
 log = logging.getLogger(__name__)
+
+#: Bodies larger than this are refused with 413 before any view runs (the callback's own
+#: limit is much smaller).
+MAX_CONTENT_LENGTH = 1024 * 1024
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -41,7 +45,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.update(build_config(app.instance_path, test_config))
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default: no limit
+        app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _install_body_limit(app)  # before CSRF: its check would read an oversized form
 
     db.init_app(app)
     with app.app_context():
@@ -83,6 +90,18 @@ def _install_login_loader() -> None:
         return load_admin(db.session(), user_id)
 
     login_manager.user_loader(load_user)
+
+
+def _install_body_limit(app: Flask) -> None:
+    """413 for a declared body over ``MAX_CONTENT_LENGTH``, whether or not the view would
+    read it (Flask applies the limit only when the body is read; a chunked body is cut
+    off there)."""
+
+    @app.before_request
+    def limit_body() -> None:
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if (request.content_length or 0) > limit:
+            abort(413)
 
 
 def _origin(url: str) -> str:

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -40,6 +40,14 @@ from shop.views.forms import LoginForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+
+@bp.after_request
+def _never_cached(response: Response) -> Response:
+    """Admin pages show customers and orders: no browser or proxy may keep a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 E = TypeVar("E", bound=enum.Enum)
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -50,12 +58,26 @@ def login_required(view: View) -> View:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths, never ``//host`` or ``https://host`` (open redirect)."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
-    return url_for("admin.index")
+    """``next`` if it is an admin page of this site, else the admin home (no open redirect).
+
+    Browsers and Werkzeug read URLs more loosely than ``urlsplit`` (``\\`` as ``/``,
+    several slashes collapsed, tabs and newlines dropped), so anything that is not
+    plainly ``/admin/…`` with a query is refused rather than repaired.
+    """
+    default = url_for("admin.index")
+    if not target or len(target) > 2000:
+        return default
+    if any(c == "\\" or c.isspace() or not c.isprintable() for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.fragment:
+        return default
+    path = unquote(parts.path)
+    if not (path == "/admin" or path.startswith("/admin/")):
+        return default
+    if "//" in path or "\\" in path or "/." in path or not path.isprintable():
+        return default
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 @bp.route("/login", methods=["GET", "POST"])
