@@ -3,12 +3,14 @@ the admin login's ``next``, caching of admin pages, request size, a busy databas
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from contextlib import contextmanager
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from common.db import configure_sqlite
 from shop.extensions import db
 from tests.harness import AuthActions, CartActions, close_app, in_app, make_shop_app
 
@@ -119,7 +121,8 @@ def database_locked(path):
     ],
 )
 def test_a_busy_database_is_503_with_retry_after_never_500(tmp_path, monkeypatch, path):
-    monkeypatch.setattr("shop.extensions.SQLITE_BUSY_TIMEOUT_MS", 200)
+    configure = functools.partial(configure_sqlite, busy_timeout_ms=200)
+    monkeypatch.setattr("shop.factory.configure_sqlite", configure)
     db_path = tmp_path / "shop.db"
     app = make_shop_app(f"sqlite:///{db_path}", WTF_CSRF_ENABLED=False)
     try:
