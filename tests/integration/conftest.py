@@ -5,8 +5,9 @@
   session), fast callback retries. It runs on SQLite; parametrize ``database`` indirectly
   (``BOTH_DATABASES``) to run on PostgreSQL too. Workers a test starts
   (``stack.start("delivery")``) are stopped after it.
-- ``app``: a shop in this process on a fresh SQLite file, no sockets, Avarda unreachable,
-  CSRF off; a module that needs the live stack overrides it with ``stack.shop_app``.
+- ``app``: a shop in this process on a fresh database (SQLite, or ``database``), no
+  sockets, Avarda unreachable, CSRF off; a module that needs the live stack overrides it
+  with ``stack.shop_app``.
 - ``client``, ``runner``, ``cart``, ``auth``: the Flask tutorial's fixtures on ``app``.
 """
 
@@ -27,7 +28,7 @@ from tests.harness import (
     StackPool,
     close_app,
     make_shop_app,
-    sqlite_shop_database,
+    shop_database,
 )
 
 #: Callbacks retried within milliseconds, so a test never waits for Avarda's real schedule.
@@ -67,10 +68,11 @@ def stack(stacks: StackPool, database: str) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def app(tmp_path) -> Iterator[Flask]:
-    app = make_shop_app(sqlite_shop_database(tmp_path), WTF_CSRF_ENABLED=False)
-    yield app
-    close_app(app)
+def app(database: str, tmp_path) -> Iterator[Flask]:
+    with shop_database(database, tmp_path) as url:
+        app = make_shop_app(url, WTF_CSRF_ENABLED=False)
+        yield app
+        close_app(app)
 
 
 @pytest.fixture

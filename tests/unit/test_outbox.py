@@ -1,5 +1,6 @@
 """The mailer: claims with a lease, sends outside transactions, retries with backoff,
-gives up visibly; the file and SMTP transports; the ``send-mail`` command.
+gives up visibly; the file transport, the SMTP settings; the ``send-mail`` command. The SMTP
+transport against a real SMTP server is in ``tests/integration/test_mail_smtp.py``.
 
 Time is always passed in (``now``); nothing here waits for a clock.
 """
@@ -7,17 +8,13 @@ Time is always passed in (``now``); nothing here waits for a clock.
 from __future__ import annotations
 
 import email
-import logging
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 from flask import current_app, render_template_string
 
 from shop import ConfigError, create_app
@@ -25,12 +22,10 @@ from shop.catalog import get_product_by_sku
 from shop.extensions import avarda_client, db
 from shop.mail.outbox import (
     LEASE,
-    SendReport,
     backoff,
     claim_next,
     record_failure,
     record_sent,
-    send_due,
 )
 from shop.mail.transport import (
     FileTransport,
@@ -38,49 +33,16 @@ from shop.mail.transport import (
     SmtpTransport,
     transport_from_config,
 )
-from shop.models import Order, OutboxEmail, utcnow
+from shop.models import OutboxEmail, utcnow
 from shop.orders.checkout import begin_checkout
 from shop.orders.confirm import confirm_purchase
 from shop.transactions import end_read
-from tests.harness import free_port, postgres_database, shop_config
+from tests.harness import postgres_database, shop_config
+from tests.harness.outbox import T0, fresh, queue_email, send
 from tests.unit.fakes import make_app
 
-T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "smtp-Pa55word-that-must-not-leak"
-
-
-def send(transport: Any, **options: Any) -> SendReport:
-    """One mailer pass as the CLI runs it: the app's session, From: ``MAIL_FROM``."""
-    options.setdefault("sender", current_app.config["MAIL_FROM"])
-    return send_due(db.session(), transport, **options)
-
-
-def queue_email(
-    to: str = "anna@example.com", subject: str = "", queued: datetime = T0 - timedelta(minutes=1)
-) -> int:
-    """An outbox row as the confirm step writes it, queued a minute before T0."""
-    order = Order(total_minor=100, vat_minor=20, cart_fingerprint="x")
-    db.session.add(order)
-    db.session.flush()
-    mail = OutboxEmail(
-        order_id=order.id,
-        kind="order_confirmation",
-        to_address=to,
-        subject=subject or f"Order {order.number} is confirmed",
-        body="Hello Anna,\n\nthank you. Total 249.00 SEK\n",
-        created_at=queued,
-        next_attempt_at=queued,
-    )
-    db.session.add(mail)
-    db.session.commit()
-    return mail.id
-
-
-def fresh(mail_id: int) -> OutboxEmail:
-    end_read(db.session())
-    db.session.expire_all()
-    return db.session.get(OutboxEmail, mail_id)
 
 
 class Recorder:
@@ -374,98 +336,6 @@ def test_file_transport_writes_one_parseable_eml_per_message(shop, tmp_path):
     assert message["From"] == "shop@example.com"
     assert message["Message-ID"].startswith(f"<outbox-{mail_id}.")
     assert "Total 249.00 SEK" in message.get_content()
-
-
-class Sink:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.envelopes: list = []
-        self.logins: list[str] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
-        self.logins.append(auth_data.login.decode())
-        ok = auth_data.login.decode() == SMTP_USER and auth_data.password == (
-            SMTP_PASSWORD.encode()
-        )
-        return AuthResult(success=ok, handled=False)
-
-
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on loopback with AUTH (plain text: no TLS in tests)."""
-    sink = Sink()
-    controller = Controller(
-        sink,
-        hostname="127.0.0.1",
-        port=free_port(),
-        authenticator=sink.authenticate,
-        auth_require_tls=False,
-    )
-    controller.start()
-    yield controller.port, sink
-    controller.stop()
-
-
-def test_smtp_transport_sends_with_login_and_never_logs_the_password(shop, smtp_server, caplog):
-    port, sink = smtp_server
-    queue_email(to="anna@example.com", subject="Order 2 is confirmed")
-    transport = SmtpTransport(
-        "127.0.0.1", port, SMTP_USER, SMTP_PASSWORD, starttls=False, timeout=5
-    )
-    caplog.set_level(logging.DEBUG)
-
-    report = send(transport, now=T0, sender="Shop <shop@example.com>")
-
-    assert report.sent == 1
-    [envelope] = sink.envelopes
-    assert envelope.mail_from == "shop@example.com"
-    assert envelope.rcpt_tos == ["anna@example.com"]
-    received = email.message_from_bytes(envelope.original_content, policy=policy.default)
-    assert received["Subject"] == "Order 2 is confirmed"
-    assert sink.logins == [SMTP_USER]
-    assert SMTP_PASSWORD not in caplog.text and SMTP_PASSWORD not in repr(transport)
-
-
-def test_smtp_wrong_password_is_a_retry_that_leaks_nothing(shop, smtp_server, caplog):
-    port, sink = smtp_server
-    mail_id = queue_email()
-    wrong = SMTP_PASSWORD + "-old"
-    transport = SmtpTransport("127.0.0.1", port, SMTP_USER, wrong, starttls=False, timeout=5)
-    caplog.set_level(logging.DEBUG)
-
-    report = send(transport, now=T0)
-
-    mail = fresh(mail_id)
-    assert report.retrying == 1 and sink.envelopes == []
-    assert mail.last_error.startswith("SMTP login refused (535)")
-    assert wrong not in mail.last_error and wrong not in caplog.text
-
-
-def test_smtp_without_starttls_on_offer_is_refused_before_login(smtp_server):
-    port, sink = smtp_server
-    transport = SmtpTransport("127.0.0.1", port, SMTP_USER, SMTP_PASSWORD, starttls=True)
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = "s@example.com", "a@example.com", "x"
-
-    with pytest.raises(MailError, match="STARTTLS") as raised:
-        transport.send(message)
-
-    assert not raised.value.permanent
-    assert sink.logins == [] and sink.envelopes == []
-
-
-def test_smtp_connection_refused_is_temporary():
-    transport = SmtpTransport("127.0.0.1", free_port(), starttls=False, timeout=2)
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = "s@example.com", "a@example.com", "x"
-    with pytest.raises(MailError) as raised:
-        transport.send(message)
-    assert not raised.value.permanent
 
 
 # Settings ---------------------------------------------------------------------------
