@@ -4,7 +4,9 @@ fake Avarda installed in the app. Unit tests open no sockets: what needs a serve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -36,3 +38,24 @@ def shop(database_url) -> Iterator[tuple[Flask, FakeAvarda]]:
         db.session.remove()
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests open no network sockets: a test that needs a server (even a stub, even a
+    refused connection) belongs in ``tests/integration/``. PostgreSQL's driver (libpq)
+    connects below Python and is not affected."""
+    connect, bind = socket.socket.connect, socket.socket.bind
+
+    def guard(original: Callable[..., Any]) -> Callable[..., Any]:
+        def refuse(self: socket.socket, *args: object) -> object:
+            if self.family in (socket.AF_INET, socket.AF_INET6):
+                raise RuntimeError(
+                    "unit tests open no sockets: move this test to tests/integration/"
+                )
+            return original(self, *args)
+
+        return refuse
+
+    monkeypatch.setattr(socket.socket, "connect", guard(connect))
+    monkeypatch.setattr(socket.socket, "bind", guard(bind))
