@@ -9,6 +9,7 @@ authoritatively, when the checkout creates the order.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from shop.cart import Cart, CartError, valid_sku
@@ -60,10 +61,7 @@ def _product(sku: str) -> Product | None:
 def add() -> Response:
     form = AddToCartForm()
     if not form.validate():
-        if "csrf_token" in form.errors:
-            abort(400, "The form has expired. Please reload the page and try again.")
-        flash(first_error(form), "error")
-        return redirect(_back_to_product(form.sku.data), 303)
+        return _rejected(form, _back_to_product(form.sku.data))
     wanted = int(form.quantity.data or 0)  # validated: 1 to MAX_QUANTITY
     product = _product(form.sku.data or "")
     if product is None:
@@ -92,10 +90,7 @@ def add() -> Response:
 def update() -> Response:
     form = UpdateLineForm()
     if not form.validate():
-        if "csrf_token" in form.errors:
-            abort(400, "The form has expired. Please reload the page and try again.")
-        flash(first_error(form), "error")
-        return redirect(url_for("cart.show"), 303)
+        return _rejected(form, url_for("cart.show"))
     cart = Cart(session)
     sku, quantity = form.sku.data or "", int(form.quantity.data or 0)
     product = _product(sku)
@@ -120,10 +115,7 @@ def update() -> Response:
 def remove() -> Response:
     form = RemoveLineForm()
     if not form.validate():
-        if "csrf_token" in form.errors:
-            abort(400, "The form has expired. Please reload the page and try again.")
-        flash(first_error(form), "error")
-        return redirect(url_for("cart.show"), 303)
+        return _rejected(form, url_for("cart.show"))
     sku = form.sku.data or ""
     product = _product(sku)
     if Cart(session).remove(sku):
@@ -131,6 +123,16 @@ def remove() -> Response:
     else:
         flash("That product was not in your cart.", "warning")
     return redirect(url_for("cart.show"), 303)
+
+
+def _rejected(form: FlaskForm, back: str) -> Response:
+    """The answer to a form that failed validation: 400 for an expired or missing CSRF
+    token (a stale page; nothing to flash), otherwise the first error and back to
+    ``back``."""
+    if "csrf_token" in form.errors:
+        abort(400, "The form has expired. Please reload the page and try again.")
+    flash(first_error(form), "error")
+    return redirect(back, 303)
 
 
 def _back_to_product(sku: object) -> str:
