@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.harness.common import free_port, skip_or_fail
+from tests.harness.common import skip_or_fail
 
 POSTGRES_MISSING = (
     "PostgreSQL tests need PostgreSQL: install its server (`sudo apt-get install postgresql`) "
@@ -86,7 +86,8 @@ class ThrowawayServer:
             "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
             "--encoding=UTF8", "--locale=C", "--no-sync",
         )  # fmt: skip
-        port = free_port()
+        # No TCP listener: the port only names the socket file in our private directory.
+        port = 5432
         options = (
             f"-p {port} -k {self.sockets} -c listen_addresses='' -c max_connections=300 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
