@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shop.models import ConfirmPath, Order, OrderEvent, OrderState
+from shop.orders.confirm import EventOutcome
 
 
 def get_order_by_token(session: Session, token: str) -> Order | None:
@@ -50,6 +51,9 @@ def order_status_json(order: Order) -> dict[str, Any]:
         "currency": order.currency,
         "payment_method": order.payment_method,
         "updated_at": _iso(order.updated_at),
+        "delivered_minor": order.delivered_minor,
+        "returned_minor": order.returned_minor,
+        "refunded_minor": order.refunded_minor,
     }
 
 
@@ -75,4 +79,10 @@ class Timeline:
 
 
 def timeline(session: Session, order: Order) -> Timeline:
-    return Timeline(order, order_events(session, order))
+    """The notifications only: Commerce steps and resent e-mails are told apart
+    (``templates/orders/_after_payment.html``)."""
+    notifications = {outcome.value for outcome in EventOutcome}
+    events = [
+        e for e in order_events(session, order) if e.action_id is None and e.outcome in notifications
+    ]
+    return Timeline(order, events)

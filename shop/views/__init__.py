@@ -10,6 +10,7 @@ from shop.views.callback import bp as callback
 from shop.views.cart import bp as cart
 from shop.views.catalog import bp as catalog
 from shop.views.checkout import bp as checkout
+from shop.views.commerce import bp as commerce
 from shop.views.orders import bp as orders
 from shop.views.templating import bp as templating
 
@@ -21,4 +22,5 @@ BLUEPRINTS: list[Blueprint] = [
     checkout,
     orders,
     admin,
+    commerce,
 ]

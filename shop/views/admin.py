@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar, cast
@@ -36,6 +37,7 @@ from shop.models import ConfirmPath, OrderState
 from shop.orders import admins, backoffice
 from shop.orders.backoffice import AttentionRules, OrderFilters, list_orders, order_detail
 from shop.orders.callback_log import CallbackFilters, ResultGroup, list_callbacks
+from shop.orders.commerce import pending_action, possible
 from shop.views.forms import LoginForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -184,10 +186,37 @@ def orders() -> str:
 @bp.get("/orders/<number>")
 @login_required
 def order(number: str) -> str:
-    detail = order_detail(db.session(), number, attention_rules())
+    shown = request.args.get("action", "")
+    return render_order_page(number, shown=int(shown) if shown.isdigit() else None)
+
+
+def render_order_page(number: str, **extra: object) -> str:
+    """The order's page; ``extra`` adds the outcome of what the admin just did
+    (``shown``: an action id, ``refusal``, ``check``)."""
+    session = db.session()
+    detail = order_detail(session, number, attention_rules())
     if detail is None:
         abort(404, f"No order has the number {number[:40]}.")
-    return render_template("admin/order.html", detail=detail, order=detail.order)
+    blocking = pending_action(session, detail.order.id)
+    shown = extra.pop("shown", None)
+    return render_template(
+        "admin/order.html",
+        detail=detail,
+        order=detail.order,
+        can=possible(detail.order, blocking),
+        shown=next((a for a in detail.actions if a.id == shown), None),
+        new_key=lambda: uuid.uuid4().hex,
+        sandbox_url=_sandbox_purchase_url(detail.order.purchase_id),
+        **extra,
+    )
+
+
+def _sandbox_purchase_url(purchase_id: str | None) -> str | None:
+    """In demo mode, the sandbox dashboard's page of the purchase (the local Avarda)."""
+    config = current_app.config
+    if not purchase_id or config.get("SHOP_ENV", "demo") != "demo":
+        return None
+    return f"{config['AVARDA_BASE_URL']}/Sandbox/purchases/{purchase_id}"
 
 
 @bp.get("/notifications")

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from shop.extensions import db
 from shop.models import Order
+from shop.orders.commerce import applied_actions
 from shop.orders.queries import get_order_by_token, order_status_json, timeline
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -29,6 +30,7 @@ def show(token: str) -> str:
         "orders/show.html",
         order=order,
         timeline=timeline(db.session(), order),
+        after_payment=applied_actions(db.session(), order),
         status_url=url_for("orders.status", token=order.token),
     )
 
