@@ -17,8 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from tests.e2e.shopper import Shopper
-from tests.e2e.stack import Stack
-from tests.support import wait_until
+from tests.harness import ADMIN_EMAIL, ADMIN_PASSWORD, Stack, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -39,13 +38,13 @@ def buy_mugs(browser: Browser, stack: Stack, quantity: int) -> str:
         shopper = Shopper(page, stack.shop_url)
         token = shopper.go_to_checkout()
         shopper.complete_purchase("Invoice")
-        purchase_id = stack.order_status(token)["purchase_id"]
+        purchase_id = stack.status(token)["purchase_id"]
         wait_until(lambda: stack.purchase(purchase_id)["State"] == 2, message="completed")
     finally:
         context.close()
 
     def paid() -> dict[str, Any] | None:
-        status = stack.order_status(token)
+        status = stack.status(token)
         return status if status["state"] == "paid" else None
 
     status = wait_until(paid, timeout=30, interval=0.1, message="paid by the callback")
@@ -108,8 +107,8 @@ def test_support_delivers_refunds_and_cancels(merchant: Stack, browser: Browser,
     merchant.stop("sweeper")  # so only the server callback confirms
     token = buy_mugs(browser, merchant, quantity=3)
     other = buy_mugs(browser, merchant, quantity=1)
-    number = merchant.order_status(token)["number"]
-    purchase_id = merchant.order_status(token)["purchase_id"]
+    number = merchant.status(token)["number"]
+    purchase_id = merchant.status(token)["purchase_id"]
 
     context = browser.new_context(viewport=VIEWPORTS[size], bypass_csp=False)
     context.set_default_timeout(15_000)
@@ -123,8 +122,8 @@ def test_support_delivers_refunds_and_cancels(merchant: Stack, browser: Browser,
     page.on("dialog", accept)
     try:
         page.goto(merchant.shop_url + "/admin/")
-        page.get_by_label("E-mail").fill(merchant.env["ADMIN_EMAIL"])
-        page.get_by_label("Password").fill(merchant.env["ADMIN_PASSWORD"])
+        page.get_by_label("E-mail").fill(ADMIN_EMAIL)
+        page.get_by_label("Password").fill(ADMIN_PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="Orders")).to_be_visible()
         check_accessibility(page)
@@ -165,13 +164,13 @@ def test_support_delivers_refunds_and_cancels(merchant: Stack, browser: Browser,
         expect(page.get_by_role("button", name="Cancel")).to_have_count(0)  # delivered: no cancel
 
         # Cancel the other order.
-        other_number = merchant.order_status(other)["number"]
+        other_number = merchant.status(other)["number"]
         page.goto(f"{merchant.shop_url}/admin/orders/{other_number}")
         page.get_by_label("Reason").fill("Customer asked to cancel")
         page.get_by_role("button", name="Cancel").click()
         expect(page.get_by_text("Cancel (CancelPayment): Accepted by Avarda")).to_be_visible()
-        assert merchant.order_status(other)["state"] == "cancelled"
-        assert merchant.purchase(merchant.order_status(other)["purchase_id"])["State"] == 8
+        assert merchant.status(other)["state"] == "cancelled"
+        assert merchant.purchase(merchant.status(other)["purchase_id"])["State"] == 8
 
         page.goto(merchant.shop_url + "/admin/notifications")
         expect(page.get_by_role("heading", name="Server callbacks")).to_be_visible()

@@ -25,9 +25,7 @@ from werkzeug.wrappers import Request, Response
 from shop.avarda import AvardaClient, Item, new_tran_id
 from shop.extensions import db
 from shop.models import CommerceAction, Order, OutboxEmail, Product
-from shop.orders.gateway import set_avarda_client
-from tests.integration.conftest import Stack
-from tests.support import serve_wsgi
+from tests.harness import ADMIN_EMAIL, ADMIN_PASSWORD, SITE_CODE, Stack, serve_wsgi
 
 
 class Forms(HTMLParser):
@@ -66,8 +64,8 @@ class BackOffice:
         assert token, "the login form has a CSRF token"
         response = self.http.post(
             f"{stack.shop_url}/admin/login",
-            data={"csrf_token": token.group(1), "email": "admin@example.com",
-                  "password": "admin-password"},
+            data={"csrf_token": token.group(1), "email": ADMIN_EMAIL,
+                  "password": ADMIN_PASSWORD},
             allow_redirects=False, timeout=10,
         )  # fmt: skip
         assert response.status_code == 303, response.text
@@ -265,8 +263,7 @@ def test_a_second_submission_of_the_same_form_does_nothing_more(stack, office):
 
 def avarda(stack: Stack) -> AvardaClient:
     """Another system of the merchant, talking to Avarda behind the shop's back."""
-    c = stack.credentials
-    return AvardaClient(stack.sandbox_url + "/CheckOut2", c.site_code, c.site_password)
+    return AvardaClient(stack.avarda_url, *stack.site_auth)
 
 
 def test_avarda_refuses_a_cancel_after_a_delivery_the_shop_did_not_make(stack, office):
@@ -319,76 +316,97 @@ def test_the_shop_refuses_by_itself_what_its_records_forbid(stack, office):
     assert assert_agree(stack, order.number)["Delivered"] == 0
 
 
-@pytest.fixture
-def silent_proxy(stack) -> Iterator[tuple[str, threading.Event]]:
-    """A path to the sandbox that forwards each request and then keeps the answer back
-    until released: Avarda applied the call, the shop hears nothing."""
-    release = threading.Event()
-    target = stack.sandbox_url
+class Proxy:
+    """Avarda for the shop, through a door the test controls: each request is forwarded
+    to the sandbox, and while ``hold`` is set the answer is kept back past the shop's
+    timeout (Avarda applied the call; the shop hears nothing)."""
+
+    def __init__(self) -> None:
+        self.target = ""
+        self.hold = threading.Event()
+        self.release = threading.Event()
 
     @Request.application
-    def app(request: Request) -> Response:
+    def __call__(self, request: Request) -> Response:
         upstream = requests.post(
-            target + request.full_path.rstrip("?"), data=request.get_data(),
+            self.target + request.full_path.rstrip("?"), data=request.get_data(),
             headers={"Content-Type": "application/json",
                      "Authorization": request.headers.get("Authorization", "")},
             timeout=10,
         )  # fmt: skip
-        release.wait(10)
+        if self.hold.is_set():
+            self.release.wait(10)
         return Response(upstream.content, upstream.status_code)
 
-    with serve_wsgi(app) as url:
-        yield url, release
-        release.set()
+
+@pytest.fixture
+def proxied(tmp_path) -> Iterator[tuple[Stack, Proxy]]:
+    """A stack of its own whose shop reaches Avarda through a :class:`Proxy`, with a
+    1-second timeout for Commerce calls."""
+    proxy = Proxy()
+    with serve_wsgi(proxy) as proxy_url:
+        stack = Stack.create(
+            tmp_path / "proxied",
+            AVARDA_BASE_URL=proxy_url + "/CheckOut2",
+            AVARDA_TIMEOUT=1.0,
+            RECONCILE_MIN_AGE=0.0,
+            SANDBOX_MERCHANTS=[{"site_code": SITE_CODE, "retry_schedule_ms": [0, 5, 10]}],
+        )
+        proxy.target = stack.sandbox_url
+        try:
+            stack.setup().start("shop", "sandbox")
+            yield stack, proxy
+        finally:
+            proxy.release.set()
+            stack.close()
 
 
-def use_avarda_at(stack: Stack, base_url: str, timeout: float = 5.0) -> None:
-    c = stack.credentials
-    set_avarda_client(
-        stack.shop_app, AvardaClient(base_url, c.site_code, c.site_password, timeout=timeout)
-    )
+def retry_fields(office: BackOffice, number: str) -> tuple[str, dict[str, str]]:
+    action_id = re.search(r"/actions/(\d+)/retry", office.page(number))
+    assert action_id, "the order page offers a retry"
+    path = f"actions/{action_id.group(1)}/retry"
+    return path, office.form(number, path)
 
 
-def test_no_answer_leaves_the_action_unconfirmed_and_the_retry_applies_it_once(
-    stack, office, silent_proxy
-):
+def test_no_answer_leaves_the_action_unconfirmed_and_the_retry_applies_it_once(proxied):
+    stack, proxy = proxied
+    office = BackOffice(stack)
     order = paid_order(stack, ("MUG-01", 2))
-    proxy_url, release = silent_proxy
-    use_avarda_at(stack, proxy_url + "/CheckOut2", timeout=1.0)
 
+    proxy.hold.set()
     silent = office.act(order.number, "deliver")
     assert actions(stack, order.number) == [("deliver", "unknown", 1)]
     assert "Unconfirmed" in words(office.follow(silent))
     shop, theirs = shop_and_avarda(stack, order.number)
     assert shop["Delivered"] == 0 and theirs["Delivered"] == Decimal("298.00")  # Avarda did it
     page = words(office.page(order.number))
-    assert "Unconfirmed" in page and "it may or may not have been applied" in page
-    assert "Avarda call unconfirmed" in page
-    assert f"/admin/orders/{order.number}/deliver" not in office.page(order.number)  # waits
+    assert "it may or may not have been applied" in page and "Avarda call unconfirmed" in page
+    assert f"/admin/orders/{order.number}/deliver" not in office.page(order.number)  # it waits
 
-    release.set()
-    use_avarda_at(stack, stack.sandbox_url + "/CheckOut2")
-    action_id = re.search(r"/actions/(\d+)/retry", office.page(order.number)).group(1)
-    retry = office.form(order.number, f"actions/{action_id}/retry")
-    assert office.post(order.number, f"actions/{action_id}/retry", retry).status_code == 303
+    proxy.hold.clear()
+    proxy.release.set()
+    path, fields = retry_fields(office, order.number)
+    assert office.post(order.number, path, fields).status_code == 303
     assert actions(stack, order.number) == [("deliver", "applied", 2)]
     assert assert_agree(stack, order.number)["Delivered"] == Decimal("298.00")  # once
-    again = office.post(order.number, f"actions/{action_id}/retry", retry)
+    again = office.post(order.number, path, fields)
     assert again.status_code == 409 and "nothing to retry" in words(again.text)
 
 
 def test_avarda_unreachable_then_back(stack, office):
     order = paid_order(stack, ("MUG-01", 1))
-    use_avarda_at(stack, "http://127.0.0.1:9/CheckOut2")  # nothing listens there
-    office.act(order.number, "deliver")
-    assert actions(stack, order.number) == [("deliver", "unknown", 1)]
-    assert "Avarda could not be reached, so nothing was sent" in words(office.page(order.number))
+    stack.stop("sandbox")  # nothing listens on Avarda's port any more
+    try:
+        office.act(order.number, "deliver")
+        assert actions(stack, order.number) == [("deliver", "unknown", 1)]
+        page = words(office.page(order.number))
+        assert "Avarda could not be reached, so nothing was sent" in page
+    finally:
+        stack.start("sandbox")
     assert assert_agree(stack, order.number)["Delivered"] == 0
 
-    use_avarda_at(stack, stack.sandbox_url + "/CheckOut2")
-    action_id = re.search(r"/actions/(\d+)/retry", office.page(order.number)).group(1)
-    office.post(order.number, f"actions/{action_id}/retry",
-                office.form(order.number, f"actions/{action_id}/retry"))  # fmt: skip
+    path, fields = retry_fields(office, order.number)
+    office.post(order.number, path, fields)
     assert actions(stack, order.number) == [("deliver", "applied", 2)]
     assert assert_agree(stack, order.number)["Delivered"] == Decimal("149.00")
 
