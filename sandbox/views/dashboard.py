@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import (
@@ -179,7 +180,24 @@ def purchase(purchase_id: str) -> ResponseReturnValue:
         found = purchases.get_purchase(purchase_id)
     except NotFoundError:
         abort(404, "Unknown purchase.")
-    return render_template("sandbox/purchase.html", purchase=found, action=ActionForm())
+    return render_template(
+        "sandbox/purchase.html",
+        purchase=found,
+        action=ActionForm(),
+        shop_order_url=_shop_order_url(found),
+    )
+
+
+def _shop_order_url(purchase: Purchase) -> str | None:
+    """For the demo merchant's purchases, the demo shop's back-office page of the order
+    (``SHOP_PUBLIC_URL/admin/orders/<OrderReference>``, a route of the shop's README
+    contract); None for other merchants, whose shops the sandbox does not know."""
+    config = current_app.config
+    demo = config.get("AVARDA_SITE_CODE") or ""
+    if not demo or purchase.merchant.site_code != demo or not purchase.order_reference:
+        return None
+    shop = str(config["SHOP_PUBLIC_URL"]).rstrip("/")
+    return f"{shop}/admin/orders/{quote(purchase.order_reference, safe='')}"
 
 
 @bp.get("/deliveries")

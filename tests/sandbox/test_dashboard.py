@@ -6,7 +6,7 @@ import re
 
 import requests
 
-from tests.sandbox.support import ADMIN, SITE_CODE
+from tests.sandbox.support import ADMIN, SITE_CODE, cart
 
 
 def csrf(html: str) -> str:
@@ -120,3 +120,18 @@ def test_purchase_page_shows_the_commerce_amounts_and_calls(sandbox):
         "22100 Lund",
     ):
         assert text in page, text
+
+
+def test_a_demo_purchase_links_to_the_shops_back_office(make_sandbox):
+    other = {"site_code": "other-site", "site_password": "other-secret"}
+    sandbox = make_sandbox(SANDBOX_MERCHANTS=[other])
+    demo = sandbox.initialize(OrderReference="261201-AB12CD34")
+    response = sandbox.api("InitializePayment", cart() | {"OrderReference": "261201-EEEE0000"},
+                           auth=("other-site", "other-secret"))  # fmt: skip
+    assert response.status_code == 200, response.text
+    foreign = response.json()
+    with login(sandbox) as browser:
+        page = browser.get(f"{sandbox.base}/Sandbox/purchases/{demo}", timeout=5).text
+        assert 'href="http://127.0.0.1:5999/admin/orders/261201-AB12CD34"' in page
+        page = browser.get(f"{sandbox.base}/Sandbox/purchases/{foreign}", timeout=5).text
+        assert "/admin/orders/" not in page  # another merchant's shop is unknown here

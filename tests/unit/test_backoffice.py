@@ -258,6 +258,8 @@ def test_the_order_page_answers_did_they_pay_and_how_we_know(admin):
     assert "Still open (may be delivered) 99,00 kr" in page
     assert "May still be refunded 40,00 kr" in page
     assert "No call to Avarda since the payment." in page
+    html_page = admin.get(f"/admin/orders/{order.number}").get_data(as_text=True)
+    assert f'/CheckOut2/Sandbox/purchases/{order.purchase_id}">open in the sandbox' in html_page
     assert admin.get("/admin/orders/" + "X" * 40).status_code == 404
     assert admin.get("/admin/orders/260601-NOPE").status_code == 404
 
