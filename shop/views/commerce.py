@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from shop.extensions import db
@@ -30,7 +30,7 @@ from shop.orders.commerce import (
     run_action,
 )
 from shop.orders.gateway import avarda_client
-from shop.views.admin import render_order_page
+from shop.views.admin import login_required, render_order_page
 
 bp = Blueprint("commerce", __name__, url_prefix="/admin/orders")
 
