@@ -24,8 +24,11 @@ for new ones (for example the Commerce actions: deliver, return, refund, cancel)
 
 Modules: ``checkout.begin_checkout(session, client, lines, current_token, language=…)``;
 ``confirm.confirm_purchase(session, client, purchase_id, path, shop_url=…)``;
-``sweep.sweep(session, client, min_age=…, shop_url=…)``; ``queries`` (orders by token or
-purchase id, the status document, the timeline); ``errors``. The catalogue and prices
-are in ``shop.catalog``, the outbox mailer in ``shop.mail``, the back office's reads in
-``shop.orders.backoffice`` (users: ``shop.orders.admins``).
+``sweep.sweep(session, client, min_age=…, shop_url=…)``; ``commerce`` (after payment:
+``run_action(session, client, number, ActionRequest(...), admin_id=…, shop_url=…)`` to
+deliver, return, refund, close or cancel through Avarda, ``retry_action``,
+``check_with_avarda``, ``resend_confirmation``); ``callback_log`` (the notification log);
+``queries`` (orders by token or purchase id, the status document, the timeline); ``errors``.
+The catalogue and prices are in ``shop.catalog``, the outbox mailer in ``shop.mail``, the
+back office's reads in ``shop.orders.backoffice`` (users: ``shop.orders.admins``).
 """

@@ -38,13 +38,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from common.db import fit, max_length, utcnow
 from shop.avarda import (
+    AvardaClient,
     AvardaCommerceRefused,
     AvardaError,
     AvardaNotSent,
@@ -55,6 +57,7 @@ from shop.avarda import (
     minor_to_decimal,
     new_tran_id,
 )
+from shop.catalog import vat_included
 from shop.models import (
     ActionStatus,
     CommerceAction,
@@ -67,60 +70,18 @@ from shop.models import (
     OrderState,
     OutboxEmail,
     Product,
-    utcnow,
 )
-from shop.orders.checkout import vat_included
 from shop.orders.confirm import ConfirmResult, confirm_purchase
-from shop.orders.mails import render_email
-from shop.orders.transactions import lock_order, write_transaction
+from shop.texts import render_email
+from shop.transactions import end_read, lock_order, write_transaction
 
 log = logging.getLogger(__name__)
 
 #: How long a request may take before another process may retry it: well above the
 #: client's timeout, so a slow but live call is never sent twice at once.
 DEFAULT_LEASE = timedelta(seconds=60)
-REASON_MAX = CommerceAction.__table__.c.reason.type.length
+REASON_MAX = max_length(CommerceAction.__table__.c.reason) or 200
 TRACKING_MAX = 40
-
-
-class CommerceClient(Protocol):
-    """The calls of ``shop.avarda.AvardaClient`` that this module uses."""
-
-    def get_payment_status(
-        self, purchase_id: str, timeout: float | None = None
-    ) -> PaymentStatus: ...
-
-    def purchase_order(
-        self,
-        purchase_id: str,
-        *,
-        order_reference: str,
-        items: Sequence[Item],
-        tran_id: str | None = None,
-        tracking_code: str | None = None,
-        pos_id: str | None = None,
-    ) -> None: ...
-
-    def return_order(
-        self,
-        purchase_id: str,
-        *,
-        order_reference: str,
-        items: Sequence[Item],
-        tran_id: str | None = None,
-        tracking_code: str | None = None,
-        pos_id: str | None = None,
-    ) -> None: ...
-
-    def refund(
-        self, purchase_id: str, *, order_reference: str, amount: Decimal, tran_id: str | None = None
-    ) -> None: ...
-
-    def refund_remaining(
-        self, purchase_id: str, *, order_reference: str, tran_id: str | None = None
-    ) -> None: ...
-
-    def cancel_payment(self, purchase_id: str, *, reason: str) -> None: ...
 
 
 class Refusal(enum.StrEnum):
@@ -216,7 +177,7 @@ def pending_action(session: Session, order_id: int) -> CommerceAction | None:
         sa.select(CommerceAction)
         .where(
             CommerceAction.order_id == order_id,
-            CommerceAction.status.in_([ActionStatus.REQUESTED.value, ActionStatus.UNKNOWN.value]),
+            CommerceAction.status.in_([ActionStatus.REQUESTED, ActionStatus.UNKNOWN]),
         )
         .order_by(CommerceAction.id.desc())
         .limit(1)
@@ -226,7 +187,7 @@ def pending_action(session: Session, order_id: int) -> CommerceAction | None:
 def possible(
     order: Order, blocking: CommerceAction | None, now: datetime | None = None
 ) -> Possible:
-    paid = order.state == OrderState.PAID.value and order.purchase_id is not None
+    paid = order.state == OrderState.PAID and order.purchase_id is not None
     free = blocking is None
     undelivered = any(line.undelivered_quantity for line in order.lines)
     untouched = not (order.delivered_minor or order.refunded_minor or order.closed_at)
@@ -241,12 +202,12 @@ def possible(
         and undelivered,
         cancel=free
         and order.purchase_id is not None
-        and order.state in (OrderState.PAID.value, OrderState.ON_HOLD.value)
+        and order.state in (OrderState.PAID, OrderState.ON_HOLD)
         and untouched,
         blocking=blocking,
         retryable=blocking is not None
         and (
-            blocking.status == ActionStatus.UNKNOWN.value
+            blocking.status == ActionStatus.UNKNOWN
             or blocking.lease_until is None
             or blocking.lease_until <= (now or utcnow())
         ),
@@ -290,7 +251,7 @@ def request_action(
             if blocking is not None:
                 raise ActionNotAllowed(Refusal.BUSY, action=blocking)
             action = _build(order, wanted, possible(order, None))
-            action.status = ActionStatus.REQUESTED.value
+            action.status = ActionStatus.REQUESTED
             action.tran_id = new_tran_id()
             action.form_key = wanted.form_key or None
             action.admin_id = admin_id
@@ -323,7 +284,7 @@ def _build(order: Order, wanted: ActionRequest, can: Possible) -> CommerceAction
     if order.purchase_id is None:
         raise ActionNotAllowed(Refusal.NOT_PAID, state=order.state)
     if kind is CommerceKind.CANCEL:
-        if order.state not in (OrderState.PAID.value, OrderState.ON_HOLD.value):
+        if order.state not in (OrderState.PAID, OrderState.ON_HOLD):
             raise ActionNotAllowed(Refusal.NOT_PAID, state=order.state)
         if not can.cancel:
             raise ActionNotAllowed(Refusal.ALREADY_DELIVERED)
@@ -332,10 +293,10 @@ def _build(order: Order, wanted: ActionRequest, can: Possible) -> CommerceAction
             raise ActionNotAllowed(Refusal.REASON_REQUIRED)
         if len(reason) > REASON_MAX:
             raise ActionNotAllowed(Refusal.TOO_LONG, field="reason", limit=REASON_MAX)
-        return CommerceAction(order_id=order.id, kind=kind.value, amount_minor=0, reason=reason)
-    if order.state == OrderState.ON_HOLD.value:
+        return CommerceAction(order_id=order.id, kind=kind, amount_minor=0, reason=reason)
+    if order.state == OrderState.ON_HOLD:
         raise ActionNotAllowed(Refusal.ON_HOLD)
-    if order.state != OrderState.PAID.value:
+    if order.state != OrderState.PAID:
         raise ActionNotAllowed(Refusal.NOT_PAID, state=order.state)
 
     if kind in (CommerceKind.DELIVER, CommerceKind.RETURN):
@@ -352,7 +313,7 @@ def _build(order: Order, wanted: ActionRequest, can: Possible) -> CommerceAction
             raise ActionNotAllowed(Refusal.TOO_LONG, field="tracking code", limit=TRACKING_MAX)
         return CommerceAction(
             order_id=order.id,
-            kind=kind.value,
+            kind=kind,
             amount_minor=amount,
             tracking_code=tracking or None,
             lines=lines,
@@ -364,7 +325,7 @@ def _build(order: Order, wanted: ActionRequest, can: Possible) -> CommerceAction
             raise ActionNotAllowed(
                 Refusal.AMOUNT_TOO_LARGE, amount=wanted.amount_minor, limit=order.refundable_minor
             )
-        return CommerceAction(order_id=order.id, kind=kind.value, amount_minor=wanted.amount_minor)
+        return CommerceAction(order_id=order.id, kind=kind, amount_minor=wanted.amount_minor)
     # CLOSE: release what was authorized and not delivered.
     if order.closed_at is not None:
         raise ActionNotAllowed(Refusal.CLOSED)
@@ -373,7 +334,7 @@ def _build(order: Order, wanted: ActionRequest, can: Possible) -> CommerceAction
     rest = max(order.authorized_minor - order.delivered_minor, 0)
     if rest <= 0 or not any(line.undelivered_quantity for line in order.lines):
         raise ActionNotAllowed(Refusal.NOTHING_LEFT)
-    return CommerceAction(order_id=order.id, kind=kind.value, amount_minor=rest)
+    return CommerceAction(order_id=order.id, kind=kind, amount_minor=rest)
 
 
 def _chosen_lines(
@@ -415,7 +376,7 @@ class Answer(enum.StrEnum):
 
 def perform(
     session: Session,
-    client: CommerceClient,
+    client: AvardaClient,
     action_id: int,
     *,
     admin_id: int | None,
@@ -425,16 +386,16 @@ def perform(
     """Call Avarda for a ``requested`` action and record the outcome (see the module
     docstring). Returns the action as recorded."""
     action, order, lines = _load_for_call(session, action_id)
-    if action.status != ActionStatus.REQUESTED.value:
+    if action.status != ActionStatus.REQUESTED:
         return action
-    _end_read(session)
+    end_read(session)
     answer, code, message = _call(client, action, order, lines)
     return _record(session, action_id, answer, code, message, admin_id, shop_url, now)
 
 
 def run_action(
     session: Session,
-    client: CommerceClient,
+    client: AvardaClient,
     order_number: str,
     wanted: ActionRequest,
     *,
@@ -453,7 +414,7 @@ def run_action(
 
 def retry_action(
     session: Session,
-    client: CommerceClient,
+    client: AvardaClient,
     action_id: int,
     *,
     number: str,
@@ -480,12 +441,12 @@ def retry_action(
             .where(CommerceAction.id == action_id)
             .execution_options(populate_existing=True)
         ).scalar_one()
-        stale = action.status == ActionStatus.REQUESTED.value and (
+        stale = action.status == ActionStatus.REQUESTED and (
             action.lease_until is None or action.lease_until <= now
         )
-        if not (action.status == ActionStatus.UNKNOWN.value or stale):
+        if not (action.status == ActionStatus.UNKNOWN or stale):
             raise ActionNotAllowed(Refusal.NOT_RETRYABLE, action=action)
-        action.status = ActionStatus.REQUESTED.value
+        action.status = ActionStatus.REQUESTED
         action.attempts += 1
         action.lease_until = now + lease
     log.info("commerce: retrying %s %d (attempt %d)", action.kind, action.id, action.attempts)
@@ -525,7 +486,7 @@ def _items(rows: Sequence[tuple[OrderLine, CommerceActionLine]]) -> list[Item]:
 
 
 def _call(
-    client: CommerceClient,
+    client: AvardaClient,
     action: CommerceAction,
     order: Order,
     rows: Sequence[tuple[OrderLine, CommerceActionLine]],
@@ -604,15 +565,15 @@ def _record(
             .options(selectinload(CommerceAction.lines))
             .execution_options(populate_existing=True)
         ).scalar_one()
-        if action.status != ActionStatus.REQUESTED.value:
+        if action.status != ActionStatus.REQUESTED:
             # A concurrent retry recorded an outcome first; this answer adds nothing.
             return action
         action.error_code = (code or "")[:32] or None
         action.error_message = message
         if answer is Answer.UNKNOWN:
-            action.status = ActionStatus.UNKNOWN.value
+            action.status = ActionStatus.UNKNOWN
         else:
-            action.status = answer.value
+            action.status = ActionStatus(answer.value)
             action.finished_at = now
             action.lease_until = None
         if answer is Answer.APPLIED:
@@ -621,10 +582,10 @@ def _record(
         session.add(
             OrderEvent(
                 order_id=order.id,
-                path=ConfirmPath.ADMIN.value,
+                path=ConfirmPath.ADMIN,
                 at=now,
                 attempt=attempt,
-                outcome=f"{action.kind}_{answer.value}",
+                outcome=f"{action.kind.value}_{answer.value}",
                 detail=_detail(code, message),
                 admin_id=admin_id,
                 action_id=action.id,
@@ -668,10 +629,10 @@ def _apply(
                     restock.get(line.product_id, 0) + line.undelivered_quantity
                 )
     else:
-        if order.state == OrderState.PAID.value:  # stock was taken when it was paid
+        if order.state == OrderState.PAID:  # stock was taken when it was paid
             for line in order.lines:
                 restock[line.product_id] = restock.get(line.product_id, 0) + line.quantity
-        order.state = OrderState.CANCELLED.value
+        order.state = OrderState.CANCELLED
         order.cancelled_at = now
         order.cancel_reason = action.reason
     order.updated_at = now
@@ -714,16 +675,11 @@ def _customer_email(
         order_id=order.id,
         kind=f"{name}-{action.id}",
         to_address=order.customer_email,
-        subject=subject[: OutboxEmail.__table__.c.subject.type.length],
+        subject=fit(OutboxEmail.__table__.c.subject, subject) or "",
         body=body,
         created_at=now,
         next_attempt_at=now,
     )
-
-
-def _end_read(session: Session) -> None:
-    if session.in_transaction():
-        session.commit()
 
 
 # -- checking with Avarda, resending the confirmation ---------------------------------------
@@ -741,7 +697,7 @@ class CheckResult:
 
 
 def check_with_avarda(
-    session: Session, client: CommerceClient, number: str, *, admin_id: int | None
+    session: Session, client: AvardaClient, number: str, *, admin_id: int | None, shop_url: str
 ) -> CheckResult:
     """GetPaymentStatus now, and the confirm step on path "admin": a pending order that
     Avarda reports Completed becomes paid (or failed, for a dead purchase), and the check
@@ -752,14 +708,16 @@ def check_with_avarda(
     if order.purchase_id is None:
         raise ActionNotAllowed(Refusal.NOT_PAID, state=order.state)
     state_before, purchase_id = str(order.state), order.purchase_id
-    _end_read(session)
+    end_read(session)
     status: PaymentStatus | None = None
     problem = ""
     try:
         status = client.get_payment_status(purchase_id)
     except AvardaError as exc:
         problem = str(exc)
-    result = confirm_purchase(purchase_id, "admin", admin_id=admin_id)
+    result = confirm_purchase(
+        session, client, purchase_id, ConfirmPath.ADMIN, shop_url=shop_url, admin_id=admin_id
+    )
     return CheckResult(state_before, status, problem, result)
 
 
@@ -795,7 +753,7 @@ def resend_confirmation(
         session.add(
             OrderEvent(
                 order_id=order.id,
-                path=ConfirmPath.ADMIN.value,
+                path=ConfirmPath.ADMIN,
                 at=now,
                 attempt=mail.attempts + 1,
                 outcome="email_resent",
@@ -817,7 +775,7 @@ def applied_actions(session: Session, order: Order) -> list[CommerceAction]:
             sa.select(CommerceAction)
             .where(
                 CommerceAction.order_id == order.id,
-                CommerceAction.status == ActionStatus.APPLIED.value,
+                CommerceAction.status == ActionStatus.APPLIED,
             )
             .options(selectinload(CommerceAction.lines))
             .order_by(CommerceAction.finished_at, CommerceAction.id)

@@ -83,6 +83,8 @@ def timeline(session: Session, order: Order) -> Timeline:
     (``templates/orders/_after_payment.html``)."""
     notifications = {outcome.value for outcome in EventOutcome}
     events = [
-        e for e in order_events(session, order) if e.action_id is None and e.outcome in notifications
+        e
+        for e in order_events(session, order)
+        if e.action_id is None and e.outcome in notifications
     ]
     return Timeline(order, events)

@@ -17,7 +17,7 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from shop.extensions import db
+from shop.extensions import avarda_client, db
 from shop.models import CommerceKind
 from shop.orders.commerce import (
     ActionNotAllowed,
@@ -29,7 +29,6 @@ from shop.orders.commerce import (
     retry_action,
     run_action,
 )
-from shop.orders.gateway import avarda_client
 from shop.views.admin import login_required, render_order_page
 
 bp = Blueprint("commerce", __name__, url_prefix="/admin/orders")
@@ -173,7 +172,9 @@ def check(number: str) -> str:
     """Check with Avarda: GetPaymentStatus now, beside what the shop believes; for a
     pending order the confirm step runs (path "admin")."""
     try:
-        result = check_with_avarda(db.session(), avarda_client(), number, admin_id=_admin_id())
+        result = check_with_avarda(
+            db.session(), avarda_client(), number, admin_id=_admin_id(), shop_url=_shop_url()
+        )
     except ActionNotAllowed as exc:
         if exc.refusal is Refusal.NO_ORDER:
             abort(404, f"No order has the number {number[:40]}.")

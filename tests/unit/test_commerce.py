@@ -14,24 +14,25 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from common.db import utcnow
 from shop.avarda import (
     AvardaCommerceRefused,
     AvardaNotSent,
     AvardaTimeout,
     CommerceErrorDetail,
 )
-from shop.extensions import db
+from shop.catalog import get_product_by_sku
+from shop.extensions import db, set_avarda_client
 from shop.models import (
     CommerceAction,
     CommerceKind,
+    ConfirmPath,
     Order,
     OrderEvent,
     OutboxEmail,
     Product,
-    utcnow,
 )
-from shop.orders.catalog import get_product_by_sku
-from shop.orders.checkout import begin_checkout
+from shop.orders.checkout import CheckoutSession, begin_checkout
 from shop.orders.commerce import (
     ActionNotAllowed,
     ActionRequest,
@@ -41,7 +42,7 @@ from shop.orders.commerce import (
     retry_action,
     run_action,
 )
-from shop.orders.confirm import confirm_purchase
+from shop.orders.confirm import ConfirmResult, confirm_purchase
 from tests.unit.fakes import FakeAvarda
 
 SHOP_URL = "https://shop.example"
@@ -91,19 +92,27 @@ class CommerceFake(FakeAvarda):
 
 @pytest.fixture
 def fake(shop) -> CommerceFake:
-    from shop.orders.gateway import set_avarda_client
-
     app, _ = shop
     client = CommerceFake()
     set_avarda_client(app, client)
     return client
 
 
+def start(fake: CommerceFake, *lines: tuple[str, int]) -> CheckoutSession:
+    ids = [(get_product_by_sku(db.session(), sku).id, qty) for sku, qty in lines]
+    return begin_checkout(db.session(), fake, ids, None)
+
+
+def confirm(fake: CommerceFake, purchase_id: str) -> ConfirmResult:
+    return confirm_purchase(
+        db.session(), fake, purchase_id, ConfirmPath.CALLBACK, shop_url=SHOP_URL
+    )
+
+
 def paid(fake: CommerceFake, *lines: tuple[str, int]) -> Order:
-    ids = [(get_product_by_sku(sku).id, qty) for sku, qty in lines or [("MUG-01", 2)]]
-    session = begin_checkout(ids, None)
+    session = start(fake, *(lines or [("MUG-01", 2)]))
     fake.complete(session.purchase_id)
-    result = confirm_purchase(session.purchase_id, "callback")
+    result = confirm(fake, session.purchase_id)
     assert result.order is not None and result.order.state == "paid"
     return fresh(result.order.number)
 
@@ -231,7 +240,7 @@ def test_what_the_shop_refuses_by_itself(shop, fake):
     assert refused(ActionRequest(CommerceKind.REFUND, amount_minor=14901)) is (
         Refusal.AMOUNT_TOO_LARGE
     )
-    pending = begin_checkout([(get_product_by_sku("MUG-01").id, 1)], None)
+    pending = start(fake, ("MUG-01", 1))
     with pytest.raises(ActionNotAllowed) as caught:
         request_action(
             db.session(), pending.order_number, ActionRequest(CommerceKind.REFUND, amount_minor=1),
@@ -243,10 +252,9 @@ def test_what_the_shop_refuses_by_itself(shop, fake):
 
 
 def test_on_hold_orders_can_be_cancelled_but_not_delivered_and_keep_their_stock(shop, fake):
-    mug = get_product_by_sku("MUG-01")
-    session = begin_checkout([(mug.id, 1)], None)
+    session = start(fake, ("MUG-01", 1))
     fake.complete(session.purchase_id, price=Decimal("1.00"))  # amount mismatch: on hold
-    assert confirm_purchase(session.purchase_id, "callback").order.state == "on_hold"
+    assert confirm(fake, session.purchase_id).order.state == "on_hold"
     order, before = fresh(session.order_number), stock("MUG-01")
     with pytest.raises(ActionNotAllowed) as caught:
         request_action(db.session(), order.number, deliver_all(order), admin_id=None)
