@@ -35,7 +35,7 @@ from shop.orders.checkout import begin_checkout
 from shop.orders.confirm import confirm_purchase
 from shop.orders.errors import CheckoutError
 from shop.orders.queries import get_order_by_purchase_id, get_order_by_token
-from shop.views.session_order import forget_finished_order
+from shop.views.session_order import clear_cart_if_paid, forget_finished_order
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
@@ -136,12 +136,6 @@ def done() -> Response:
     order = result.order
     if order is None:
         abort(404, "We do not know that purchase. If you paid, the payment is safe with Avarda.")
-    cart = Cart(session)
-    if order.state in (OrderState.PAID, OrderState.ON_HOLD) and cart.order_token == order.token:
-        cart.clear()
-    html = render_template(
-        "checkout/done.html",
-        order=order,
-        status_url=url_for("orders.status", token=order.token),
-    )
+    clear_cart_if_paid(Cart(session), order)
+    html = render_template("checkout/done.html", order=order)
     return _no_store(current_app.make_response(html))

@@ -6,13 +6,15 @@ so an unknown token is a plain 404 that reveals nothing.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, url_for
+from flask import Blueprint, abort, jsonify, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
+from shop.cart import Cart
 from shop.extensions import db
 from shop.models import Order
 from shop.orders.commerce import applied_actions
 from shop.orders.queries import get_order_by_token, order_status_json, timeline
+from shop.views.session_order import clear_cart_if_paid
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -43,3 +45,22 @@ def status(token: str) -> Response:
         response.status_code = 404
         return response
     return jsonify(order_status_json(order))
+
+
+@bp.get("/<token>/panel")
+def panel(token: str) -> str:
+    """The status panel alone (HTML), for a page that followed a pending order by its
+    status JSON and now shows the outcome: the done page and the checkout page.
+
+    Like the done page, it empties this browser's cart once its order is paid, so the
+    header's badge (the panel carries the new count) is right at once.
+    """
+    order = _order_or_none(token)
+    if order is None:
+        abort(404, "We could not find that order.")
+    cart = Cart(session)
+    clear_cart_if_paid(cart, order)
+    level = 2 if request.args.get("level") == "2" else 1
+    return render_template(
+        "orders/panel.html", order=order, heading_level=level, cart_count=cart.count()
+    )

@@ -12,7 +12,7 @@ from flask import flash
 
 from shop.cart import Cart
 from shop.extensions import db
-from shop.models import OrderState
+from shop.models import Order, OrderState
 from shop.orders.queries import get_order_by_token
 
 
@@ -30,3 +30,10 @@ def forget_finished_order(cart: Cart) -> None:
         flash(f"Order {number} is paid, thank you. Your cart is empty again.", "success")
     elif order.state == OrderState.FAILED:
         cart.order_token = None
+
+
+def clear_cart_if_paid(cart: Cart, order: Order) -> None:
+    """Empty the cart when ``order`` is its order and is paid (or held after payment):
+    the page saying "Payment confirmed" must not show the paid items still in the cart."""
+    if order.state in (OrderState.PAID, OrderState.ON_HOLD) and cart.order_token == order.token:
+        cart.clear()

@@ -56,12 +56,30 @@ def format_datetime(value: datetime | None) -> str:
 
 
 def format_iso(value: datetime | None) -> str:
-    """Machine-readable time for ``<time datetime="…">``."""
+    """Machine-readable time for ``<time datetime="…">``, to the millisecond (what a
+    browser's ``Date`` reads, and enough to tell which of two notifications came first)."""
     if value is None:
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.isoformat()
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+#: The UTC fallbacks of ``<time data-local="…">``: static/js/site.js rewrites them in
+#: the reader's own time zone, with the same precision.
+UTC_STYLES = {
+    "datetime": "%Y-%m-%d %H:%M:%S UTC",
+    "time": "%H:%M:%S UTC",
+}
+
+
+def format_utc(value: datetime | None, style: str = "datetime") -> str:
+    """``style`` "datetime", "time" or "time-ms" (milliseconds, for timelines)."""
+    if value is None:
+        return ""
+    if style == "time-ms":
+        return format_time(value, "%H:%M:%S.") + f"{format_time(value, '%f')[:3]} UTC"
+    return format_time(value, UTC_STYLES[style])
 
 
 @bp.app_template_filter("money")
@@ -72,6 +90,11 @@ def money_filter(minor_units: int | None, currency: str = "SEK") -> str:
 @bp.app_template_filter("datetime")
 def datetime_filter(value: datetime | None) -> str:
     return format_datetime(value)
+
+
+@bp.app_template_filter("utc")
+def utc_filter(value: datetime | None, style: str = "datetime") -> str:
+    return format_utc(value, style)
 
 
 @bp.app_template_filter("isotime")

@@ -47,9 +47,9 @@ def init_options(page: str) -> dict[str, str]:
         match = re.search(rf"\b{key}: (\"[^\"]*\")", script)
         assert match, key
         options[key] = json.loads(match.group(1))
-    done = re.search(r"done: \(id\) => \{ (.*?) \},", script)
+    done = re.search(r"done: \(id\) => \{\s*(.*?)\s*\},", script, flags=re.S)
     assert done, "a done callback"
-    options["done"] = done.group(1)
+    options["done"] = re.sub(r"\s+", " ", done.group(1))
     return options
 
 
@@ -87,6 +87,7 @@ def test_checkout_page_renders_init_with_the_right_options(stack, client, cart):
     assert options["callbackUrl"] == stack.shop_url + "/checkout"
     assert options["purchaseCompletedCallbackUrl"] == stack.shop_url + "/avarda/purchase-completed"
     assert options["done"] == (
+        'document.dispatchEvent(new CustomEvent("avarda:done")); '
         'location.href = "/checkout/done" + "?purchaseId=" + encodeURIComponent(id);'
     )
     assert f'<script src="{stack.avarda_url}/Scripts/CheckOutClient.js"' in page
@@ -213,9 +214,13 @@ def test_done_page_reports_a_failed_payment_and_keeps_the_cart(stack, client, ca
     stack.complete(purchase_id, "Fail", callback=False)
     response = client.get(f"/checkout/done?purchaseId={purchase_id}")
     words = text(response)
-    assert "Payment not completed" in words
+    assert "Your payment did not go through" in words
     assert "Nothing has been charged" in words
+    assert "Your cart still holds your items" in words
     assert "Payment confirmed" not in words
+    page = response.get_data(as_text=True)
+    assert '<a class="button button-primary" href="/checkout">Try again</a>' in page
+    assert '<a class="button" href="/cart">Back to the cart</a>' in page
     assert cart.lines() == [["MUG-01", 2]]
     assert client.get(f"/orders/{token}/status").get_json()["state"] == "failed"
 
