@@ -68,7 +68,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SANDBOX_SQLITE_BUSY_TIMEOUT_MS"])
     from sandbox.cli import register_commands
-    from sandbox.views import admin_api, api, checkout, dashboard, errors, security
+    from sandbox.views import admin_api, api, checkout, dashboard, display, errors, security
 
     security.register(app)  # first: its size check runs before the CSRF check reads a form
     csrf.init_app(app)
@@ -80,6 +80,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(checkout.resume)
     app.register_blueprint(checkout.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(display.bp)
     errors.register(app)
     register_commands(app)
     app.wsgi_app = CaseInsensitivePaths(app.wsgi_app, api.CANONICAL_PATHS)  # type: ignore[method-assign]

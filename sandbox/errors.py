@@ -31,6 +31,15 @@ class ValidationError(SandboxError):
         self.errors = errors
 
 
+class FieldErrors(ValidationError):
+    """The checkout form's fields that need the customer's attention: ``fields`` maps a
+    field's wire name (``Mail``) to why, ``"missing"`` or ``"wrong"``."""
+
+    def __init__(self, errors: list[str], fields: dict[str, str]):
+        super().__init__(errors)
+        self.fields = fields
+
+
 class CommerceError(SandboxError):
     """A Commerce call refused: ``errors`` holds (ErrorCode, ErrorMessage) pairs, Avarda's
     string codes, the first one being ``code`` and ``message``."""

@@ -495,6 +495,12 @@ class Completion(Customer):
     payment_method: FormMethod
 
 
+#: The form's fields by wire name (``Mail``, ``InvoicingZip``, …).
+FORM_FIELDS = frozenset(
+    to_pascal(name) for name in Customer.model_fields if name != "use_different_delivery_address"
+)
+
+
 class ScriptedCompletion(Completion):
     """Admin API: a scripted customer completes, then answers the external step."""
 

@@ -71,8 +71,14 @@
     resize();
   }
 
+  /* The frame fits the content: measured on the page's main element, since the
+     document itself is at least as tall as the frame and could never shrink it. */
+  var main = document.querySelector("main") || document.body;
   function resize() {
-    post({ type: "resize", height: document.documentElement.scrollHeight });
+    var style = window.getComputedStyle(main);
+    var height = main.getBoundingClientRect().height +
+      parseFloat(style.marginTop) + parseFloat(style.marginBottom);
+    post({ type: "resize", height: Math.ceil(height) });
   }
 
   function jsonPost(url, body) {
@@ -88,23 +94,25 @@
     });
   }
 
-  /* For display only: the sandbox keeps amounts exact; JSON numbers lose trailing zeros. */
-  function money(value) {
-    return Number(value).toFixed(2);
-  }
-
   function refreshSummary() {
     fetch(root.dataset.summaryUrl, { credentials: "omit" })
       .then(function (response) { return response.json(); })
       .then(function (summary) {
         var total = document.getElementById("checkout-total");
-        if (total) { total.textContent = money(summary.price); }
+        if (total) { total.textContent = summary.priceText; }
         var list = document.getElementById("checkout-items");
         if (list) {
           while (list.firstChild) { list.removeChild(list.firstChild); }
           summary.items.forEach(function (item) {
             var li = document.createElement("li");
-            li.textContent = (item.Description || "") + " " + money(item.Amount);
+            var name = document.createElement("span");
+            var amount = document.createElement("span");
+            name.textContent = item.Description || "";
+            amount.className = "amount";
+            amount.textContent = item.AmountText;
+            li.appendChild(name);
+            li.appendChild(document.createTextNode(" "));
+            li.appendChild(amount);
             list.appendChild(li);
           });
         }
@@ -143,9 +151,11 @@
     } else if (result.status === "form") {
       if (form) { form.hidden = false; }
       showError(result.message || "");
+      if (result.message) { errorBox.focus(); }
       if (button) { button.disabled = false; }
     } else if (result.status === "invalid") {
-      showError(result.errors.join(" "));
+      var marked = markFields(result.fields || {});
+      showError(marked ? "" : (result.errors || []).join(" "));
       button.disabled = false;
     } else {
       if (form) { form.hidden = true; }
@@ -200,9 +210,60 @@
     });
   }
 
+  /* The customer's mistakes, next to their fields, in the words the form carries
+     (data-missing, data-wrong); focus goes to the first. Returns how many. */
+  function fieldError(input, why) {
+    var note = document.getElementById(input.id + "-error");
+    if (!note) { return; }
+    if (why) {
+      note.textContent = why === "missing" ? input.dataset.missing : input.dataset.wrong;
+      note.hidden = false;
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", note.id);
+    } else {
+      note.textContent = "";
+      note.hidden = true;
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+    }
+  }
+
+  function markFields(fields) {
+    var first = null;
+    Array.prototype.forEach.call(form.querySelectorAll("[data-field]"), function (input) {
+      var why = fields[input.dataset.field];
+      fieldError(input, why);
+      if (why && !first) { first = input; }
+    });
+    if (first) { first.focus(); }
+    resize();
+    return first ? Object.keys(fields).length : 0;
+  }
+
+  function digits(text) {
+    return text.replace(/\s/g, "").length;
+  }
+
+  /* What the browser can tell before asking the sandbox (which checks again). */
+  function problems() {
+    var found = {};
+    Array.prototype.forEach.call(form.querySelectorAll("[data-field]"), function (input) {
+      if (input.readOnly || input.closest("[hidden]")) { return; }
+      var value = input.value.trim();
+      if (input.required && !value) {
+        found[input.dataset.field] = "missing";
+      } else if (value && (!input.checkValidity() ||
+                           (input.type === "tel" && digits(value) > 15))) {
+        found[input.dataset.field] = "wrong";
+      }
+    });
+    return found;
+  }
+
   function onSubmit(event) {
     event.preventDefault();
     showError("");
+    if (markFields(problems())) { return; }
     button.disabled = true;
     var choice = selected();
     var body = customer();
@@ -240,6 +301,14 @@
 
   if (form) {
     form.addEventListener("submit", onSubmit);
+    /* A field's error goes once it is put right. */
+    form.addEventListener("input", function (event) {
+      var input = event.target;
+      if (input.dataset && input.dataset.field && input.getAttribute("aria-invalid")) {
+        var left = problems()[input.dataset.field];
+        if (!left) { fieldError(input, null); resize(); }
+      }
+    });
     Array.prototype.forEach.call(form.querySelectorAll("[data-address]"), function (input) {
       input.addEventListener("change", function () {
         /* The invoicing address matters only while the goods go there. */
@@ -269,5 +338,6 @@
     jsonPost(root.dataset.resumeUrl, {}).then(handle);
   }
   window.addEventListener("load", resize);
+  if (window.ResizeObserver) { new window.ResizeObserver(resize).observe(main); }
   resize();
 })(window, document);

@@ -30,9 +30,10 @@ from pydantic.alias_generators import to_pascal
 from werkzeug.wrappers import Response as BaseResponse
 
 from sandbox import merchants, purchases, wire
-from sandbox.errors import ForbiddenError, NotFoundError, StateError
+from sandbox.errors import FieldErrors, ForbiddenError, NotFoundError, StateError
 from sandbox.models import IN_CHECKOUT, Method, Purchase
 from sandbox.views import security
+from sandbox.views.display import format_money
 
 bp = Blueprint("checkout", __name__, url_prefix="/CheckOut2")
 
@@ -197,15 +198,28 @@ def _json_request() -> dict[str, Any]:
     return body
 
 
+def _invalid(errors: list[str], fields: dict[str, str]) -> tuple[Response, int]:
+    """The form's fields to fix: ``fields`` maps a wire name to "missing" or "wrong"; the
+    form shows its own words for each next to the field (``errors`` is for API readers)."""
+    return jsonify({"status": "invalid", "errors": errors, "fields": fields}), 400
+
+
 @bp.post("/Checkout/<purchase_id>/Complete")
 def complete(purchase_id: str) -> Response | tuple[Response, int]:
     """The form's **Complete purchase**: commit first, then tell the browser what to do."""
     try:
         completion = wire.Completion.model_validate(_json_request())
     except PydanticValidationError as exc:
-        return jsonify({"status": "invalid", "errors": wire.problems(exc)}), 400
+        fields = {
+            str(error["loc"][0]): "wrong"
+            for error in exc.errors(include_url=False, include_input=False)
+            if error["loc"] and str(error["loc"][0]) in wire.FORM_FIELDS
+        }
+        return _invalid(wire.problems(exc), fields)
     try:
-        outcome = purchases.complete(purchase_id, completion, external_url=_external_url)
+        outcome = purchases.complete(purchase_id, completion, external_url=_external_url, form=True)
+    except FieldErrors as exc:
+        return _invalid(exc.errors, exc.fields)
     except NotFoundError as exc:
         return jsonify({"status": "failed", "message": exc.message}), 404
     except StateError as exc:
@@ -238,7 +252,11 @@ def summary(purchase_id: str) -> Response:
     return jsonify(
         {
             "price": purchase.price,
-            "items": [item.as_json() for item in purchase.items],
+            "priceText": format_money(purchase.price, purchase),
+            "items": [
+                item.as_json() | {"AmountText": format_money(item.amount, purchase)}
+                for item in purchase.items
+            ],
             "state": purchase.state,
         }
     )

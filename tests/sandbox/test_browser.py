@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from flask import Flask, Response, request
 from playwright.sync_api import Page, expect
 
@@ -320,10 +321,10 @@ def test_update_items_refreshes_the_form(sandbox, shop, page):
     page.goto(f"{shop}/checkout?purchaseId={purchase_id}&hooks=stay")
     total = frame(page).locator("#checkout-total")
     total.wait_for()
-    assert total.inner_text() == "250.00"
+    assert total.inner_text() == "SEK 250.00"
     assert sandbox.api("UpdateItems", {"PurchaseId": purchase_id, **cart("300.00")}).ok
     page.evaluate("AvardaCheckOutClient.updateItems()")
-    frame(page).get_by_text("300.00", exact=True).wait_for()
+    expect(total).to_have_text("SEK 300.00")
 
 
 BEFORE_SUBMIT = """
@@ -653,3 +654,83 @@ def test_read_only_fields_follow_the_is_editable_flags(sandbox, host, page):
     expect(delivery_zip(page)).to_have_value("22100")
     expect(delivery_zip(page)).not_to_be_editable()
     expect(form.locator("#invoicing-fields").get_by_label("Postal code")).to_be_editable()
+
+
+def test_the_form_marks_each_empty_required_field_and_completes_nothing(sandbox, shop, page):
+    purchase_id = sandbox.initialize()
+    page.goto(f"{shop}/checkout?purchaseId={purchase_id}&hooks=stay")
+    form = frame(page)
+    form.get_by_label("E-mail").fill("")
+    form.locator("#invoicing-fields").get_by_label("Postal code").fill("")
+    form.get_by_role("button", name="Complete purchase").click()
+
+    mail = form.get_by_label("E-mail")
+    expect(mail).to_have_attribute("aria-invalid", "true")
+    expect(mail).to_be_focused()
+    expect(form.locator("#f-Mail-error")).to_have_text(
+        "Enter your e-mail address: the shop sends your receipt there."
+    )
+    assert mail.get_attribute("aria-describedby") == "f-Mail-error"
+    expect(form.locator("#f-InvoicingZip-error")).to_have_text("Enter your postal code.")
+    expect(form.locator("#f-Phone-error")).to_be_hidden()
+    assert page.evaluate("window.hookCalls") == []
+    assert sandbox.status(purchase_id)["State"] == 1
+
+    # Putting a field right takes its error away; a wrong address is named as such.
+    mail.fill("anna@example.com")
+    expect(form.locator("#f-Mail-error")).to_be_hidden()
+    expect(mail).not_to_have_attribute("aria-invalid", "true")
+    mail.fill("anna")
+    form.locator("#invoicing-fields").get_by_label("Postal code").fill("11122")
+    form.get_by_role("button", name="Complete purchase").click()
+    expect(form.locator("#f-Mail-error")).to_have_text(
+        "Enter an e-mail address like name@example.com."
+    )
+    mail.fill("anna@example.com")
+    form.get_by_role("button", name="Complete purchase").click()
+    page.wait_for_function("window.doneCalls.length === 1")
+    assert sandbox.status(purchase_id)["Mail"] == "anna@example.com"
+
+
+def test_the_sandbox_refuses_an_empty_required_field_from_the_form(sandbox):
+    """The server does not trust the form's own checks: it says which fields are empty."""
+    purchase_id = sandbox.initialize()
+    url = f"{sandbox.base}/Checkout/{purchase_id}/Complete"
+    body = {name: "x" for name in ("Phone", "InvoicingFirstName", "InvoicingLastName")}
+    body |= {"Mail": "", "InvoicingAddressLine1": "Storgatan 1", "InvoicingZip": " ",
+             "InvoicingCity": "Lund", "PaymentMethod": "Invoice"}  # fmt: skip
+    response = requests.post(url, json=body, timeout=5)
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"Mail": "missing", "InvoicingZip": "missing"}
+    assert sandbox.status(purchase_id)["State"] in (0, 1)
+
+    separate = body | {"Mail": "a@b.se", "InvoicingZip": "22100"}
+    separate |= {"UseDifferentDeliveryAddress": True, "DeliveryCity": "Malmö"}
+    response = requests.post(url, json=separate, timeout=5)
+    assert set(response.json()["fields"]) == {
+        "DeliveryFirstName", "DeliveryLastName", "DeliveryAddressLine1", "DeliveryZip",
+    }  # fmt: skip
+    response = requests.post(url, json=separate | {"Mail": "not an address"}, timeout=5)
+    assert response.json()["fields"] == {"Mail": "wrong"}
+
+    assert requests.post(url, json=body | {"Mail": "a@b.se", "InvoicingZip": "22100"},
+                         timeout=5).json()["status"] == "completed"  # fmt: skip
+
+
+def test_the_frame_fits_the_form_and_shrinks_when_the_form_goes(sandbox, shop, page):
+    purchase_id = sandbox.initialize()
+    page.goto(f"{shop}/checkout?purchaseId={purchase_id}&hooks=stay")
+    form = frame(page)
+    expect(form.get_by_role("button", name="Complete purchase")).to_be_visible()
+    iframe = page.locator("#avarda-checkout-frame")
+
+    def fits() -> bool:
+        inner = form.locator("main").evaluate("m => m.getBoundingClientRect().height")
+        return abs(iframe.bounding_box()["height"] - max(inner, 200)) < 2  # 200: the minimum
+
+    wait_until(fits, message="the frame is as tall as the form")
+    tall = iframe.bounding_box()["height"]
+    complete_in_form(page, "Fail payment")
+    expect(form.get_by_text("The payment failed.")).to_be_visible()
+    wait_until(lambda: iframe.bounding_box()["height"] < tall / 2, message="the frame shrinks")
+    wait_until(fits, message="the frame is as tall as the message")
