@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.audit import VIEWPORTS, Audit
 from tests.e2e.shopper import Shopper
-from tests.e2e.stack import Stack
+from tests.harness import ADMIN_EMAIL, ADMIN_PASSWORD, Stack
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +61,7 @@ def test_every_customer_page(sized, merchant: Stack):
     token = shopper.go_to_checkout()
     audit.check(page, "checkout")
     audit.check(avarda_form(page), "Avarda's form")
-    purchase_id = merchant.order_status(token)["purchase_id"]
+    purchase_id = merchant.status(token)["purchase_id"]
 
     waiting = page.context.new_page()
     waiting.goto(f"{merchant.shop_url}/checkout/done?purchaseId={purchase_id}")
@@ -103,8 +103,8 @@ def test_every_back_office_page(sized, merchant: Stack):
     audit = Audit(viewport)
     page.goto(merchant.shop_url + "/admin/")
     audit.check(page, "admin sign-in")
-    page.get_by_label("E-mail").fill(merchant.env["ADMIN_EMAIL"])
-    page.get_by_label("Password").fill(merchant.env["ADMIN_PASSWORD"])
+    page.get_by_label("E-mail").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator(".admin-nav")).to_be_visible()
 
