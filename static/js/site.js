@@ -32,18 +32,23 @@
 
   // A table wider than its box scrolls inside it (.table-wrap); keyboard users can only
   // scroll it if it takes focus, and a focusable region needs a name.
+  // Wraps that a template already made focusable (tabindex) are left as they are.
   function scrollRegions(root) {
     root.querySelectorAll(".table-wrap").forEach((wrap) => {
+      const managed = "scrollRegion" in wrap.dataset;
+      if (wrap.hasAttribute("tabindex") && !managed) return;
       const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
-      if (scrolls && !wrap.hasAttribute("tabindex")) {
+      if (scrolls && !managed) {
         const caption = wrap.querySelector("caption");
+        wrap.dataset.scrollRegion = "";
         wrap.tabIndex = 0;
         wrap.setAttribute("role", "region");
         wrap.setAttribute(
           "aria-label",
           (caption ? caption.textContent.trim() : "Table") + " (scrolls sideways)",
         );
-      } else if (!scrolls && wrap.getAttribute("role") === "region") {
+      } else if (!scrolls && managed) {
+        delete wrap.dataset.scrollRegion;
         wrap.removeAttribute("tabindex");
         wrap.removeAttribute("role");
         wrap.removeAttribute("aria-label");
