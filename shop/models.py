@@ -435,14 +435,21 @@ class CommerceActionLine(Base):
     __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
 
 
+class AuthResult(enum.StrEnum):
+    """Whether a callback authenticated (``CallbackLog.auth``)."""
+
+    OK = "ok"
+    MISSING = "missing"  # no Authorization header at all
+    REFUSED = "refused"  # a header that did not authenticate
+
+
 class CallbackLog(Base):
     """One inbound server callback (``POST /avarda/purchase-completed``), rejected ones
     included: when, from where, whether it authenticated, for which purchase, what the
     shop answered and how fast. Never the ``Authorization`` header's value or the body.
 
-    ``auth`` is "ok", "missing" (no header) or "refused" (a header that did not
-    authenticate); ``auth_scheme`` the header's first word (``Basic``, ``Bearer``), cut
-    short. ``purchase_id`` is known only once the body was accepted.
+    ``auth_scheme`` is the header's first word (``Basic``, ``Bearer``), cut short.
+    ``purchase_id`` is known only once the body was accepted.
     """
 
     __tablename__ = "callback_log"
@@ -450,7 +457,7 @@ class CallbackLog(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     remote_addr: Mapped[str | None] = mapped_column(sa.String(64))
-    auth: Mapped[str] = mapped_column(sa.String(16))
+    auth: Mapped[AuthResult] = mapped_column(_stored_as_text(AuthResult))
     auth_scheme: Mapped[str | None] = mapped_column(sa.String(16))
     purchase_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     status: Mapped[int] = mapped_column(sa.Integer)
@@ -458,7 +465,7 @@ class CallbackLog(Base):
     latency_ms: Mapped[int] = mapped_column(sa.Integer)
 
     __table_args__ = (
-        sa.CheckConstraint("auth IN ('ok', 'missing', 'refused')", name="auth_valid"),
+        sa.CheckConstraint(f"auth IN ({_quoted(AuthResult)})", name="auth_valid"),
         sa.CheckConstraint("status >= 100 AND status <= 599", name="status_valid"),
         sa.CheckConstraint("latency_ms >= 0", name="latency_not_negative"),
     )

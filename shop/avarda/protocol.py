@@ -54,11 +54,6 @@ class PurchaseState(enum.IntEnum):
         """Error, SessionTimedOut or Cancelled: the purchase can never complete."""
         return self in DEAD_STATES
 
-    @property
-    def is_waiting(self) -> bool:
-        """The customer is at an external step (card 3-D Secure, bank, e-ID, BankID)."""
-        return self in WAITING_STATES
-
 
 _STATE_LABELS = {
     PurchaseState.NEW: "New",
@@ -72,15 +67,6 @@ _STATE_LABELS = {
     PurchaseState.CANCELLED: "Cancelled",
     PurchaseState.WAITING_FOR_FINNISH_DIRECT_PAYMENT: "WaitingForFinnishDirectPayment",
 }
-IN_CHECKOUT_STATES: Final = frozenset({PurchaseState.NEW, PurchaseState.BEING_PROCESSED})
-WAITING_STATES: Final = frozenset(
-    {
-        PurchaseState.WAITING_FOR_SIGNICAT,
-        PurchaseState.WAITING_FOR_CARD_PAYMENTS,
-        PurchaseState.WAITING_FOR_BANK_ID,
-        PurchaseState.WAITING_FOR_FINNISH_DIRECT_PAYMENT,
-    }
-)
 DEAD_STATES: Final = frozenset(
     {PurchaseState.ERROR, PurchaseState.SESSION_TIMED_OUT, PurchaseState.CANCELLED}
 )

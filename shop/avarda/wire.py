@@ -389,10 +389,6 @@ class PaymentStatus(WireResponse):
         return isinstance(self.state, PurchaseState) and self.state.is_dead
 
     @property
-    def is_waiting(self) -> bool:
-        return isinstance(self.state, PurchaseState) and self.state.is_waiting
-
-    @property
     def is_recognised(self) -> bool:
         """False when the state or the method is a value this code does not know."""
         return not isinstance(self.state, Unrecognized) and not isinstance(

@@ -23,17 +23,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from common.db import fit, max_length
-from shop.models import CallbackLog
+from shop.models import AuthResult, CallbackLog
 from shop.transactions import write_transaction
 
 PAGE_SIZE = 50
 _COLUMNS = CallbackLog.__table__.c
-
-
-class AuthResult(enum.StrEnum):
-    OK = "ok"
-    MISSING = "missing"  # no Authorization header at all
-    REFUSED = "refused"  # a header that did not authenticate
 
 
 class ResultGroup(enum.StrEnum):
@@ -77,7 +71,7 @@ def record_callback(session: Session, record: CallbackRecord) -> None:
             CallbackLog(
                 received_at=record.received_at,
                 remote_addr=_fit("remote_addr", record.remote_addr),
-                auth=record.auth.value,
+                auth=record.auth,
                 auth_scheme=_fit("auth_scheme", record.auth_scheme),
                 purchase_id=_fit("purchase_id", record.purchase_id),
                 status=record.status,

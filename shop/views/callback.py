@@ -43,8 +43,8 @@ from shop.avarda.callback import (
     accept_purchase_completed,
 )
 from shop.extensions import avarda_client, db
-from shop.models import ConfirmPath
-from shop.orders.callback_log import AuthResult, CallbackRecord, auth_scheme, record_callback
+from shop.models import AuthResult, ConfirmPath
+from shop.orders.callback_log import CallbackRecord, auth_scheme, record_callback
 from shop.orders.confirm import ConfirmOutcome, confirm_purchase
 
 log = logging.getLogger(__name__)
