@@ -1,8 +1,8 @@
 """Settings plumbing for both apps: pydantic-settings models whose errors name the
 setting and never show its value.
 
-Each app declares a ``BaseSettings`` model whose field names are its setting names in
-lower case. :func:`load` reads one in either of two ways:
+Each app declares an :class:`AppSettings` model whose field names are its setting names
+in lower case. :func:`load` reads one in either of two ways:
 
 - from the outside world: the environment first, then the app's ``settings.env``
   file, then the field's default (``env_file``); an empty value counts as unset;
@@ -23,9 +23,18 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 S = TypeVar("S", bound=BaseSettings)
+
+
+class AppSettings(BaseSettings):
+    """Base of both apps' settings: unknown keys ignored (the file is shared), an empty
+    value unset, the file read as UTF-8."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", env_ignore_empty=True, env_file_encoding="utf-8"
+    )
 
 
 class ConfigError(RuntimeError):

@@ -26,10 +26,10 @@ from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
 from common.db import max_length
-from common.settings import ConfigError
+from common.settings import AppSettings, ConfigError
 from common.settings import load as load_settings
 from sandbox.models import Merchant
 
@@ -56,12 +56,8 @@ FLASK_DEFAULTS: dict[str, Any] = {
 }
 
 
-class SandboxSettings(BaseSettings):
+class SandboxSettings(AppSettings):
     """The sandbox's settings, by their names in lower case."""
-
-    model_config = SettingsConfigDict(
-        extra="ignore", env_ignore_empty=True, env_file_encoding="utf-8"
-    )
 
     sandbox_secret_key: SecretStr = SecretStr("")
     #: Empty: ``instance/sandbox.db``.

@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import IntegrityError
 
 from sandbox import wire
@@ -138,10 +137,7 @@ def validate_settings(data: Any, merchant: Merchant | None = None) -> dict[str, 
     (by field name); raises ValidationError listing every problem, never quoting a value.
     """
     context = {"current_scheme": merchant.callback_auth_scheme if merchant else None}
-    try:
-        settings = wire.MerchantSettings.model_validate(data, context=context)
-    except PydanticValidationError as exc:
-        raise ValidationError(wire.problems(exc)) from None
+    settings = wire.parse(wire.MerchantSettings, data, context)
     if settings.site_code is not None and (
         merchant is None or settings.site_code != merchant.site_code
     ):

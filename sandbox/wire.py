@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -44,6 +44,8 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_pascal
 from pydantic_core import ErrorDetails, PydanticCustomError
+
+from sandbox.errors import ValidationError
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -143,6 +145,18 @@ def sentence(error: ErrorDetails) -> str:
 def problems(exc: PydanticValidationError) -> list[str]:
     """Every error of ``exc`` as a sentence, in the order pydantic found them."""
     return [sentence(error) for error in exc.errors(include_url=False, include_input=False)]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: Any, context: Mapping[str, Any] | None = None) -> M:
+    """``data`` as ``model``, or :class:`sandbox.errors.ValidationError` listing every
+    problem as a sentence (never quoting a value)."""
+    try:
+        return model.model_validate(data, context=context)
+    except PydanticValidationError as exc:
+        raise ValidationError(problems(exc)) from None
 
 
 # --- field types ----------------------------------------------------------------------

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from common.settings import ConfigError, load
+from common.settings import AppSettings, ConfigError, load
 from shop.avarda import Language
 
 __all__ = ["MAX_SECONDS", "ConfigError", "ShopSettings", "build_config"]
@@ -53,12 +52,8 @@ FLASK_DEFAULTS: dict[str, Any] = {
 }
 
 
-class ShopSettings(BaseSettings):
+class ShopSettings(AppSettings):
     """The settings in the README's table, by the same names in lower case."""
-
-    model_config = SettingsConfigDict(
-        extra="ignore", env_ignore_empty=True, env_file_encoding="utf-8"
-    )
 
     shop_env: Literal["demo", "production"] = "demo"
     secret_key: SecretStr = SecretStr("")

@@ -9,12 +9,10 @@ faults, and redeliver a callback.
 from __future__ import annotations
 
 import hmac
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, request
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 
 from sandbox import delivery, logins, merchants, purchases, wire
 from sandbox.db import db
@@ -111,16 +109,6 @@ def get_purchase(purchase_id: str) -> Response:
     return _purchase(purchase_id)
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def _parse(model: type[M]) -> M:
-    try:
-        return model.model_validate(_json_body())
-    except PydanticValidationError as exc:
-        raise ValidationError(wire.problems(exc)) from None
-
-
 def _purchase(purchase_id: str) -> Response:
     return jsonify(purchases.admin_json(purchases.get_purchase(purchase_id)))
 
@@ -130,7 +118,7 @@ def complete_purchase(purchase_id: str) -> Response:
     """The scripted customer: ``PaymentMethod`` (Invoice, Loan, PartPayment, Card,
     DirectPayment or Fail), customer fields, ``PurchaseCompletedCallbackUrl`` and ``Step``:
     how the external step answers (approve, decline, fail) or "wait" to leave it waiting."""
-    body = _parse(wire.ScriptedCompletion)
+    body = wire.parse(wire.ScriptedCompletion, _json_body())
     purchases.complete(
         purchase_id,
         body,
@@ -144,7 +132,7 @@ def complete_purchase(purchase_id: str) -> Response:
 def answer_step(purchase_id: str) -> Response:
     """The external step a purchase waits for answers ``{"Decision": approve|decline|fail}``
     (as its pretend page would); an approved purchase completes on :func:`resume_purchase`."""
-    purchases.decide(purchase_id, _parse(wire.StepDecision).decision)
+    purchases.decide(purchase_id, wire.parse(wire.StepDecision, _json_body()).decision)
     return _purchase(purchase_id)
 
 

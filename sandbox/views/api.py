@@ -11,11 +11,9 @@ Checkout error codes **(sandbox choice)**: 1001 validation, 1002 unknown purchas
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 
 from sandbox import commerce, merchants, purchases, wire
 from sandbox.errors import CommerceError, NotFoundError, StateError, ValidationError
@@ -88,37 +86,27 @@ def _wrong_state(exc: StateError) -> tuple[Response, int]:
     return _checkout_error(WRONG_STATE, [exc.message])
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def _parse(model: type[M]) -> M:
-    """The request body as ``model``; ValidationError (1001) lists every problem."""
-    try:
-        return model.model_validate(_body())
-    except PydanticValidationError as exc:
-        raise ValidationError(wire.problems(exc)) from None
-
-
 @bp.post("/InitializePayment")
 def initialize_payment() -> Response:
-    return jsonify(purchases.initialize(g.merchant, _parse(wire.InitializePayment)))
+    return jsonify(purchases.initialize(g.merchant, wire.parse(wire.InitializePayment, _body())))
 
 
 @bp.post("/UpdateItems")
 def update_items() -> Response:
-    purchases.update_items(g.merchant, _parse(wire.UpdateItems))
+    purchases.update_items(g.merchant, wire.parse(wire.UpdateItems, _body()))
     return Response(status=200)
 
 
 @bp.post("/GetPaymentStatus")
 def get_payment_status() -> Response:
-    request_ = _parse(wire.GetPaymentStatus)
+    request_ = wire.parse(wire.GetPaymentStatus, _body())
     return jsonify(purchases.get_status(request_.purchase_id, g.merchant.id))
 
 
 @bp.post("/GetPaymentStatusQueue")
 def get_payment_status_queue() -> Response:
-    return jsonify(purchases.completed_queue(g.merchant, _parse(wire.GetPaymentStatusQueue)))
+    request_ = wire.parse(wire.GetPaymentStatusQueue, _body())
+    return jsonify(purchases.completed_queue(g.merchant, request_))
 
 
 @commerce_bp.errorhandler(CommerceError)

@@ -221,24 +221,22 @@ class CommerceRequest(WireRequest):
     external_id: PurchaseIdText
 
 
-class PurchaseOrder(CommerceRequest):
+class OrderRowsRequest(CommerceRequest):
+    """The body PurchaseOrder and ReturnOrder share: rows of the order and a shipment."""
+
+    order_reference: Reference
+    items: Annotated[list[Item], Field(min_length=1)]
+    tran_id: TranId | None = None
+    tracking_code: str | None = None
+    pos_id: str | None = None
+
+
+class PurchaseOrder(OrderRowsRequest):
     """Deliver (capture) rows; Avarda pays the merchant for what is delivered."""
 
-    order_reference: Reference
-    items: Annotated[list[Item], Field(min_length=1)]
-    tran_id: TranId | None = None
-    tracking_code: str | None = None
-    pos_id: str | None = None
 
-
-class ReturnOrder(CommerceRequest):
+class ReturnOrder(OrderRowsRequest):
     """Return delivered rows (they become negative rows on the invoice)."""
-
-    order_reference: Reference
-    items: Annotated[list[Item], Field(min_length=1)]
-    tran_id: TranId | None = None
-    tracking_code: str | None = None
-    pos_id: str | None = None
 
 
 class Refund(CommerceRequest):
