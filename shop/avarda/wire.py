@@ -97,17 +97,20 @@ def new_tran_id() -> str:
 # -- requests -----------------------------------------------------------------------------
 
 
+#: Both directions: PascalCase on the wire, snake_case in Python, immutable.
+_PASCAL_CASE = ConfigDict(
+    alias_generator=to_pascal,
+    validate_by_name=True,
+    validate_by_alias=True,
+    serialize_by_alias=True,
+    frozen=True,
+)
+
+
 class WireRequest(BaseModel):
     """Base of every request body: PascalCase on the wire, immutable, no stray fields."""
 
-    model_config = ConfigDict(
-        alias_generator=to_pascal,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        frozen=True,
-        extra="forbid",
-    )
+    model_config = ConfigDict(**_PASCAL_CASE, extra="forbid")
 
     def to_wire(self) -> dict[str, Any]:
         """The body as Python values (``Decimal`` kept), optional fields left out."""
@@ -287,15 +290,7 @@ WireText = Annotated[str | None, BeforeValidator(_blank_is_none)]
 class WireResponse(BaseModel):
     """Base of every answer: tolerant of extra fields and of numbers written as text."""
 
-    model_config = ConfigDict(
-        alias_generator=to_pascal,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        frozen=True,
-        extra="ignore",
-        coerce_numbers_to_str=True,
-    )
+    model_config = ConfigDict(**_PASCAL_CASE, extra="ignore", coerce_numbers_to_str=True)
 
 
 @dataclass(frozen=True)
