@@ -3,7 +3,8 @@
 The app factory is :func:`shop.factory.create_app` (also importable from here, lazily).
 Importing ``shop`` or its core (``shop.orders``, ``shop.avarda``, ``shop.catalog``,
 ``shop.mail``, ``shop.models``, ``shop.transactions``) imports no Flask: a shop written
-in another framework can use the core as it is.
+in another framework can use the core as it is, or copy it under another package name
+(its imports of itself are relative; ``docs/integration-guide.md``, "What to copy").
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shop.models import Product
-from shop.transactions import write_transaction
+from .models import Product
+from .transactions import write_transaction
 
 log = logging.getLogger(__name__)
 

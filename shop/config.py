@@ -25,7 +25,8 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from common.settings import AppSettings, ConfigError, load
-from shop.avarda import Language
+
+from .avarda import Language
 
 __all__ = ["MAX_SECONDS", "ConfigError", "ShopSettings", "build_config"]
 

@@ -8,6 +8,11 @@ it renders with a plain ``jinja2.Environment`` over ``templates/``, the folder F
 pages use too, rather than with Flask's ``render_template``. E-mails are plain text:
 no HTML escaping here, and undefined variables are errors, not blanks. Pages (such as
 the order timeline) are rendered by Flask as usual.
+
+Where the templates are: ``templates/`` beside the package that holds this module (here
+the project's ``templates/``; in a copy of the core, the folder beside the copied
+package). A project that keeps them elsewhere calls :func:`use_templates` once at
+start-up, before the first e-mail is rendered.
 """
 
 from __future__ import annotations
@@ -20,11 +25,20 @@ import jinja2
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
+_folder = TEMPLATES
+
+
+def use_templates(folder: str | Path) -> None:
+    """Render from ``folder`` (which holds ``mail/``) instead of :data:`TEMPLATES`."""
+    global _folder
+    _folder = Path(folder)
+    environment.cache_clear()
+
 
 @functools.cache
 def environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader(_folder),
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,

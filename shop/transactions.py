@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from common.db import IMMEDIATE
-from shop.models import Order
+
+from .models import Order
 
 
 @contextmanager

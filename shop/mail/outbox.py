@@ -50,9 +50,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from common.db import utcnow
-from shop.mail.transport import MailError, Transport
-from shop.models import OutboxEmail
-from shop.transactions import write_transaction
+
+from ..models import OutboxEmail
+from ..transactions import write_transaction
+from .transport import MailError, Transport
 
 log = logging.getLogger(__name__)
 

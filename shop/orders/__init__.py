@@ -4,6 +4,13 @@ Framework-free, so that a shop written in another framework can copy it (an
 import-linter contract keeps Flask out). How a core service is written — follow this
 for new ones (for example the Commerce actions: deliver, return, refund, cancel):
 
+- **Copyable.** The core (``avarda/``, ``orders/``, ``mail/``, ``catalog.py``,
+  ``models.py``, ``transactions.py``, ``texts.py``) imports itself with relative imports
+  (``from ..models import Order``) and, beside it, only ``common``: a porter copies it
+  under any package name (``docs/integration-guide.md``, "What to copy"; a test runs
+  that copy). A new core module joins the copy list there and in the import-linter
+  contract that keeps the rest of the shop out of it.
+
 - **Plain arguments.** The first arguments are a SQLAlchemy ``Session`` and, when it
   talks to Avarda, the Avarda client (``shop.avarda.AvardaClient``); settings come as
   keyword arguments with plain values (``shop_url=…``, ``min_age=…``). No

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from common.db import max_length
-from shop.models import AdminUser
-from shop.transactions import write_transaction
+
+from ..models import AdminUser
+from ..transactions import write_transaction
 
 log = logging.getLogger(__name__)
 

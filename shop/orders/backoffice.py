@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from common.db import max_length
-from shop.models import (
+
+from ..models import (
     ActionStatus,
     CommerceAction,
     ConfirmPath,

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from common.db import fit, max_length
-from shop.models import AuthResult, CallbackLog
-from shop.transactions import write_transaction
+
+from ..models import AuthResult, CallbackLog
+from ..transactions import write_transaction
 
 PAGE_SIZE = 50
 _COLUMNS = CallbackLog.__table__.c

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from shop.catalog import PricedCart
-from shop.models import Order, OrderLine
+from ..catalog import PricedCart
+from ..models import Order, OrderLine
 
 
 @dataclass(frozen=True)

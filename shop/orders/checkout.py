@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shop.avarda import (
+from ..avarda import (
     AvardaClient,
     AvardaError,
     AvardaNotSent,
@@ -43,11 +43,11 @@ from shop.avarda import (
     Unrecognized,
     minor_to_decimal,
 )
-from shop.catalog import MAX_QUANTITY, PricedCart, price, products_by_id
-from shop.models import Order, OrderState, new_order_number, new_token
-from shop.orders.cart_change import CartSnapshot
-from shop.orders.errors import CheckoutUnavailable, EmptyCart, InvalidCart, OutOfStock
-from shop.transactions import end_read, lock_order, write_transaction
+from ..catalog import MAX_QUANTITY, PricedCart, price, products_by_id
+from ..models import Order, OrderState, new_order_number, new_token
+from ..transactions import end_read, lock_order, write_transaction
+from .cart_change import CartSnapshot
+from .errors import CheckoutUnavailable, EmptyCart, InvalidCart, OutOfStock
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from common.db import fit, max_length, utcnow
-from shop.avarda import (
+
+from ..avarda import (
     AvardaClient,
     AvardaCommerceRefused,
     AvardaError,
@@ -57,8 +58,8 @@ from shop.avarda import (
     minor_to_decimal,
     new_tran_id,
 )
-from shop.catalog import vat_included
-from shop.models import (
+from ..catalog import vat_included
+from ..models import (
     ActionStatus,
     CommerceAction,
     CommerceActionLine,
@@ -71,9 +72,9 @@ from shop.models import (
     OutboxEmail,
     Product,
 )
-from shop.orders.confirm import ConfirmResult, confirm_purchase
-from shop.texts import render_email
-from shop.transactions import end_read, lock_order, write_transaction
+from ..texts import render_email
+from ..transactions import end_read, lock_order, write_transaction
+from .confirm import ConfirmResult, confirm_purchase
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from common.db import fit, utcnow
-from shop.avarda import (
+
+from ..avarda import (
     AvardaClient,
     AvardaError,
     AvardaProtocolError,
@@ -65,10 +66,10 @@ from shop.avarda import (
     decimal_to_minor,
     payment_method_label,
 )
-from shop.models import ConfirmPath, Order, OrderEvent, OrderState, OutboxEmail, Product
-from shop.orders.cart_change import settle_by_price
-from shop.texts import render_email
-from shop.transactions import end_read, lock_order, write_transaction
+from ..models import ConfirmPath, Order, OrderEvent, OrderState, OutboxEmail, Product
+from ..texts import render_email
+from ..transactions import end_read, lock_order, write_transaction
+from .cart_change import settle_by_price
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shop.models import ConfirmPath, Order, OrderEvent, OrderState
-from shop.orders.confirm import EventOutcome
+from ..models import ConfirmPath, Order, OrderEvent, OrderState
+from .confirm import EventOutcome
 
 
 def get_order_by_token(session: Session, token: str) -> Order | None:

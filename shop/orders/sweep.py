@@ -26,10 +26,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from common.db import utcnow
-from shop.avarda import AvardaClient, AvardaError
-from shop.models import ConfirmPath, Order, OrderState
-from shop.orders.confirm import ConfirmOutcome, confirm_purchase
-from shop.transactions import end_read
+
+from ..avarda import AvardaClient, AvardaError
+from ..models import ConfirmPath, Order, OrderState
+from ..transactions import end_read
+from .confirm import ConfirmOutcome, confirm_purchase
 
 log = logging.getLogger(__name__)
 
