@@ -10,7 +10,6 @@ for new ones (for example the Commerce actions: deliver, return, refund, cancel)
   under any package name (``docs/integration-guide.md``, "What to copy"; a test runs
   that copy). A new core module joins the copy list there and in the import-linter
   contract that keeps the rest of the shop out of it.
-
 - **Plain arguments.** The first arguments are a SQLAlchemy ``Session`` and, when it
   talks to Avarda, the Avarda client (``shop.avarda.AvardaClient``); settings come as
   keyword arguments with plain values (``shop_url=…``, ``min_age=…``). No
