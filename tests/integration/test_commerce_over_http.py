@@ -389,6 +389,8 @@ def test_no_answer_leaves_the_action_unconfirmed_and_the_retry_applies_it_once(p
     assert office.post(order.number, path, fields).status_code == 303
     assert actions(stack, order.number) == [("deliver", "applied", 2)]
     assert assert_agree(stack, order.number)["Delivered"] == Decimal("298.00")  # once
+    history = words(office.page(order.number)).split("Calls to Avarda after payment")[1]
+    assert "no answer (AvardaTimeout" in history and ADMIN_EMAIL + ": accepted" in history
     again = office.post(order.number, path, fields)
     assert again.status_code == 409 and "nothing to retry" in words(again.text)
 
