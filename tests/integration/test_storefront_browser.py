@@ -82,14 +82,53 @@ def test_order_page_reloads_with_the_story_once_paid(stack, client, page):
     expect(page.get_by_text("your browser did not return to the shop")).to_be_visible()
 
 
-def test_cart_saves_a_changed_quantity(stack, page):
+def test_cart_saves_quantities_in_place_once_the_customer_pauses(stack, page):
+    """Arrow keys in a quantity field neither reload the page nor move focus (WCAG
+    3.2.2); one save follows the pause, and the totals, messages and badge follow it."""
     page.goto(stack.shop_url + "/products/TEE-01")
     page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Add to cart").click()
     expect(page.get_by_text("Added 2 × Organic cotton T-shirt to your cart.")).to_be_visible()
     page.goto(stack.shop_url + "/cart")
+    saves: list[str] = []
+    page.on("request", lambda r: saves.append(r.url) if r.url.endswith("/cart/update") else None)
+    page.evaluate("window.sameDocument = true")
+
     quantity = page.get_by_label("Quantity of Organic cotton T-shirt")
-    quantity.fill("3")
-    quantity.press("Tab")  # change event: the script submits the form
-    expect(page.get_by_text("Updated Organic cotton T-shirt: 3 in your cart.")).to_be_visible()
-    expect(page.get_by_text("747,00 kr").first).to_be_visible()
+    quantity.focus()
+    for _ in range(3):
+        quantity.press("ArrowUp")
+    expect(page.get_by_text("Updated Organic cotton T-shirt: 5 in your cart.")).to_be_visible()
+    expect(page.locator("[data-line-total]")).to_have_text("1 245,00 kr")
+    expect(page.locator(".badge[data-cart-count]")).to_have_text("5")
+    expect(quantity).to_be_focused()
+    assert page.evaluate("window.sameDocument") is True
+    assert len(saves) == 1
+
+    quantity.fill("0")
+    quantity.press("Enter")  # Update at once
+    expect(page.get_by_text("Your cart is empty.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your cart")).to_be_focused()
+    expect(page.locator(".badge[data-cart-count]")).to_have_text("0")
+    assert page.evaluate("window.sameDocument") is True
+
+
+def test_order_page_times_are_in_the_readers_zone(stack, client, browser):
+    token, purchase_id = checkout(client)
+    pay_by_callback(stack, token, purchase_id)
+    context = browser.new_context(timezone_id="Asia/Tokyo", locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto(f"{stack.shop_url}/orders/{token}")
+        times = page.locator("time[data-local]")
+        expect(times.first).to_contain_text("GMT+9")
+        for time in times.all():
+            utc = time.get_attribute("title")  # the server's text, kept
+            assert utc and utc.endswith(" UTC"), utc
+            assert "GMT+9" in time.inner_text()
+        event = page.locator("[data-timeline] time").last
+        hours = int(event.get_attribute("datetime")[11:13])
+        assert event.inner_text().startswith(f"{(hours + 9) % 24:02d}:")
+        assert re.search(r"\d\d:\d\d:\d\d\.\d{3}", event.inner_text())
+    finally:
+        context.close()
