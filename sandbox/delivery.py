@@ -82,6 +82,7 @@ def create_deliveries(purchase: Purchase, merchant: Merchant, now: datetime) -> 
     """Queue the purchase's callback (``callback_copies`` rows) in the caller's transaction."""
     first = now + delay_before(merchant, 1)
     first += timedelta(milliseconds=merchant.first_attempt_delay_ms)
+    first += merchants.callback_latency(merchant)
     for copy in range(1, merchant.callback_copies + 1):
         db.session.add(
             Delivery(

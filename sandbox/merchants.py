@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import hmac
+import random
+import time
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,8 +40,66 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "fail_first_attempts": 0,
     "done_delay_seconds": 0,
     "never_call_done": False,
+    "realistic_latency": False,
     "purchase_timeout_seconds": None,  # None: SANDBOX_PURCHASE_TIMEOUT
 }
+
+
+#: Realistic latency **(sandbox choice**, for demos: the sandbox otherwise answers in a
+#: few milliseconds, too fast to see the shop's "Confirming your payment…"): each server
+#: API call takes this long (seconds), and the first callback attempt leaves this much
+#: later after completion.
+API_LATENCY = (0.15, 0.45)
+CALLBACK_LATENCY = (0.3, 0.9)
+
+#: The fault settings every preset starts from: Avarda on a good day.
+NO_FAULTS: dict[str, Any] = {
+    "callback_enabled": True,
+    "retry_schedule_ms": DEFAULT_SETTINGS["retry_schedule_ms"],
+    "retry_every_ms": DEFAULT_SETTINGS["retry_every_ms"],
+    "first_attempt_delay_ms": 0,
+    "callback_copies": 1,
+    "fail_first_attempts": 0,
+    "done_delay_seconds": 0,
+    "never_call_done": False,
+}
+
+#: Fault presets for the demo's stories, by name; the dashboard's merchant page explains
+#: each. Authorization, allowed origins, timeouts and latency are left as they are.
+PRESETS: dict[str, dict[str, Any]] = {
+    "no-faults": NO_FAULTS,
+    # done() late, the callback after 10 s: time to close the tab before either.
+    "close-the-browser": NO_FAULTS | {"done_delay_seconds": 30, "first_attempt_delay_ms": 10_000},
+    # No callback, done() late: only the shop's sweep can confirm a closed tab's order.
+    "callbacks-off": NO_FAULTS | {"callback_enabled": False, "done_delay_seconds": 30},
+    # Three failed attempts with quick retries, and no done(): the retries confirm it.
+    "flaky-shop": NO_FAULTS
+    | {
+        "fail_first_attempts": 3,
+        "retry_schedule_ms": [0, 2_000, 4_000, 8_000],
+        "retry_every_ms": 10_000,
+        "never_call_done": True,
+    },
+}
+
+
+def api_pause(merchant: Merchant) -> None:
+    """Answer like a server on the internet, when the merchant asked for it."""
+    if merchant.realistic_latency:
+        time.sleep(random.uniform(*API_LATENCY))
+
+
+def callback_latency(merchant: Merchant) -> timedelta:
+    if not merchant.realistic_latency:
+        return timedelta(0)
+    return timedelta(seconds=random.uniform(*CALLBACK_LATENCY))
+
+
+def apply_preset(site_code: str, name: str) -> dict[str, Any]:
+    """Apply :data:`PRESETS` ``[name]`` (NotFoundError for another name)."""
+    if name not in PRESETS:
+        raise NotFoundError(f"No preset {name!r}.")
+    return update(site_code, dict(PRESETS[name]))
 
 
 def site_password(site_code: str) -> str | None:
@@ -128,6 +189,7 @@ def settings(merchant: Merchant) -> dict[str, Any]:
         "fail_first_attempts": merchant.fail_first_attempts,
         "done_delay_seconds": merchant.done_delay_seconds,
         "never_call_done": merchant.never_call_done,
+        "realistic_latency": merchant.realistic_latency,
         "purchase_timeout_seconds": merchant.purchase_timeout_seconds,
     }
 
@@ -222,12 +284,18 @@ def init_db() -> None:
     ensure_configured()
 
 
+#: Columns that databases made by an earlier version lack, with their definitions.
+ADDED_COLUMNS = {
+    "callback_allowed_origins": "JSON",
+    "realistic_latency": "BOOLEAN NOT NULL DEFAULT false",
+}
+
+
 def _add_missing_columns() -> None:
-    """Databases made by an earlier version lack ``merchants.callback_allowed_origins``
-    (the sandbox has no migrations: ``create_all`` adds tables, never columns)."""
+    """Add :data:`ADDED_COLUMNS` to an older database's ``merchants`` table (the sandbox
+    has no migrations: ``create_all`` adds tables, never columns)."""
     columns = {c["name"] for c in sa.inspect(db.engine).get_columns("merchants")}
-    if "callback_allowed_origins" not in columns:
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql(
-                "ALTER TABLE merchants ADD COLUMN callback_allowed_origins JSON"
-            )
+    for name, definition in ADDED_COLUMNS.items():
+        if name not in columns:
+            with db.engine.begin() as connection:
+                connection.exec_driver_sql(f"ALTER TABLE merchants ADD COLUMN {name} {definition}")

@@ -96,6 +96,7 @@ class Merchant(Base):
     fail_first_attempts: Mapped[int] = mapped_column(default=0)
     done_delay_seconds: Mapped[int] = mapped_column(default=0)
     never_call_done: Mapped[bool] = mapped_column(default=False)
+    realistic_latency: Mapped[bool] = mapped_column(default=False)
     purchase_timeout_seconds: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -689,6 +689,7 @@ class MerchantSettings(BaseModel):
     fail_first_attempts: Annotated[StrictInt, Field(ge=0, le=1000)] | None = None
     done_delay_seconds: Annotated[StrictInt, Field(ge=0, le=3600)] | None = None
     never_call_done: StrictBool | None = None
+    realistic_latency: StrictBool | None = None
     purchase_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=7 * 86_400)] | None = None
 
     @model_validator(mode="after")

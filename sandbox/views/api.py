@@ -48,6 +48,7 @@ def _authenticate() -> Response | None:
     if merchant is None:
         return Response(status=401, headers={"WWW-Authenticate": 'Basic realm="Avarda"'})
     g.merchant = merchant
+    merchants.api_pause(merchant)
     return None
 
 

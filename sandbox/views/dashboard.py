@@ -89,6 +89,11 @@ class MerchantForm(FlaskForm):  # type: ignore[misc]
         "Fault: delay the browser's done (s)", validators=[NumberRange(min=0)]
     )
     never_call_done = BooleanField("Fault: never call done (the browser dies)")
+    realistic_latency = BooleanField(
+        "Realistic latency",
+        description="Avarda's API answers in 0.15–0.45 s, and callbacks leave 0.3–0.9 s "
+        "after a purchase completes.",
+    )
     purchase_timeout_seconds = IntegerField("Purchase timeout (s)", validators=[NumberRange(min=1)])
 
 
@@ -185,6 +190,7 @@ def purchase(purchase_id: str) -> ResponseReturnValue:
         purchase=found,
         action=ActionForm(),
         shop_order_url=_shop_order_url(found),
+        customer_order_url=_customer_order_url(found),
     )
 
 
@@ -198,6 +204,17 @@ def _shop_order_url(purchase: Purchase) -> str | None:
         return None
     shop = str(config["SHOP_PUBLIC_URL"]).rstrip("/")
     return f"{shop}/admin/orders/{quote(purchase.order_reference, safe='')}"
+
+
+def _customer_order_url(purchase: Purchase) -> str | None:
+    """For the demo merchant's purchases, the demo shop's page of the order as its customer
+    sees it (``SHOP_PUBLIC_URL/orders/purchase/<purchase id>``, which the demo shop
+    redirects to the order's page): how the shop learned of the payment."""
+    config = current_app.config
+    demo = config.get("AVARDA_SITE_CODE") or ""
+    if not demo or purchase.merchant.site_code != demo or not purchase.order_reference:
+        return None
+    return f"{str(config['SHOP_PUBLIC_URL']).rstrip('/')}/orders/purchase/{purchase.id}"
 
 
 @bp.get("/deliveries")
@@ -267,6 +284,7 @@ def _settings_from_form(form: MerchantForm) -> dict[str, Any]:
         "fail_first_attempts": form.fail_first_attempts.data,
         "done_delay_seconds": form.done_delay_seconds.data,
         "never_call_done": form.never_call_done.data,
+        "realistic_latency": form.realistic_latency.data,
         "purchase_timeout_seconds": form.purchase_timeout_seconds.data,
     }
 
@@ -303,7 +321,29 @@ def merchant(site_code: str) -> ResponseReturnValue:
             "fail_first_attempts",
             "done_delay_seconds",
             "never_call_done",
+            "realistic_latency",
             "purchase_timeout_seconds",
         ):
             getattr(form, key).data = settings[key]
-    return render_template("sandbox/merchant.html", form=form, merchant=current)
+    return render_template(
+        "sandbox/merchant.html",
+        form=form,
+        merchant=current,
+        presets=list(merchants.PRESETS),
+    )
+
+
+@bp.post("/merchants/<site_code>/presets/<name>")
+def preset(site_code: str, name: str) -> ResponseReturnValue:
+    """One of the demo's fault presets (or the latency switch), in one click."""
+    if not ActionForm().validate_on_submit():
+        abort(400, "The form expired; reload the page and try again.")
+    try:
+        if name == "latency-on" or name == "latency-off":
+            merchants.update(site_code, {"realistic_latency": name == "latency-on"})
+        else:
+            merchants.apply_preset(site_code, name)
+    except NotFoundError:
+        abort(404, "Unknown merchant or preset.")
+    flash("Settings saved.", "ok")
+    return redirect(url_for("dashboard.merchant", site_code=site_code) + "#presets")

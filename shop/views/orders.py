@@ -6,14 +6,29 @@ so an unknown token is a plain 404 that reveals nothing.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
+from shop.avarda import PURCHASE_ID
 from shop.cart import Cart
 from shop.extensions import db
 from shop.models import Order
 from shop.orders.commerce import applied_actions
-from shop.orders.queries import get_order_by_token, order_status_json, timeline
+from shop.orders.queries import (
+    get_order_by_purchase_id,
+    get_order_by_token,
+    order_status_json,
+    timeline,
+)
 from shop.views.session_order import clear_cart_if_paid
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
@@ -35,6 +50,24 @@ def show(token: str) -> str:
         after_payment=applied_actions(db.session(), order),
         status_url=url_for("orders.status", token=order.token),
     )
+
+
+@bp.get("/purchase/<purchase_id>")
+def by_purchase(purchase_id: str) -> Response:
+    """The order of an Avarda purchase: a link the sandbox's dashboard gives in the demo.
+
+    Whoever holds the purchase id can already reach the order's page through the done
+    page (``/checkout/done?purchaseId=…`` links to it), so this reveals nothing more; it
+    only spares the confirm step that the done page runs.
+    """
+    order = (
+        get_order_by_purchase_id(db.session(), purchase_id)
+        if PURCHASE_ID.fullmatch(purchase_id)
+        else None
+    )
+    if order is None:
+        abort(404, "We could not find that order.")
+    return redirect(url_for("orders.show", token=order.token), 303)
 
 
 @bp.get("/<token>/status")

@@ -275,6 +275,37 @@ def test_order_page_and_status_for_unknown_tokens_are_404(stack, client):
     assert client.get("/orders/" + "x" * 300).status_code == 404
 
 
+def test_an_orders_purchase_id_leads_to_its_page_without_confirming(stack, client):
+    _, token, purchase_id = go_to_checkout(client)
+    response = client.get(f"/orders/purchase/{purchase_id}")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/orders/{token}"
+    assert client.get(f"/orders/{token}/status").get_json()["state"] == "pending"
+    assert "Your browser returning" not in text(client.get(f"/orders/{token}"))
+    for unknown in ("0" * 32, "x" * 32, purchase_id.upper() + "0"):
+        assert client.get(f"/orders/purchase/{unknown}").status_code == 404
+
+
+def test_panel_renders_the_outcome_and_empties_the_cart_of_a_paid_order(stack, client, cart):
+    _, token, purchase_id = go_to_checkout(client)
+    pending = client.get(f"/orders/{token}/panel?level=2").get_data(as_text=True)
+    assert '<h2 class="status-title" tabindex="-1">Confirming your payment…</h2>' in pending
+    assert cart.lines() == [["MUG-01", 2]]
+    stack.complete(purchase_id, "Invoice")  # the callback pays it; this browser never returns
+
+    def paid() -> bool:
+        stack.run_delivery()
+        return client.get(f"/orders/{token}/status").get_json()["state"] == "paid"
+
+    wait_until(paid, timeout=10, message="the callback pays the order")
+    assert cart.lines() == [["MUG-01", 2]]
+    panel = client.get(f"/orders/{token}/panel").get_data(as_text=True)
+    assert '<h1 class="status-title" tabindex="-1">Payment confirmed</h1>' in panel
+    assert 'data-cart-items="0"' in panel and cart.lines() == []
+    assert "<html" not in panel  # a fragment
+    assert client.get("/orders/nope/panel").status_code == 404
+
+
 def test_pending_order_page_polls_and_says_it_is_waiting(stack, client):
     _, token, _ = go_to_checkout(client)
     response = client.get(f"/orders/{token}")

@@ -134,5 +134,7 @@ def test_a_demo_purchase_links_to_the_shops_back_office(make_sandbox):
     with login(sandbox) as browser:
         page = browser.get(f"{sandbox.base}/Sandbox/purchases/{demo}", timeout=5).text
         assert 'href="http://127.0.0.1:5999/admin/orders/261201-AB12CD34"' in page
+        assert f'href="http://127.0.0.1:5999/orders/purchase/{demo}"' in page
         page = browser.get(f"{sandbox.base}/Sandbox/purchases/{foreign}", timeout=5).text
         assert "/admin/orders/" not in page  # another merchant's shop is unknown here
+        assert "/orders/purchase/" not in page
