@@ -35,7 +35,7 @@ from shop.orders.checkout import begin_checkout
 from shop.orders.confirm import confirm_purchase
 from shop.orders.errors import CheckoutError
 from shop.orders.queries import get_order_by_purchase_id, get_order_by_token
-from shop.views.session_order import clear_cart_if_paid, forget_finished_order
+from shop.views.session_order import clear_cart_if_paid, forget_finished_order, remember_order
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
@@ -108,6 +108,7 @@ def _reenter(purchase_id: str | None) -> Response:
 
 def _render(order: Order) -> Response:
     config = current_app.config
+    remember_order(order.token)
     public = config["SHOP_PUBLIC_URL"].rstrip("/")
     avarda = config["AVARDA_BASE_URL"].rstrip("/")
     html = render_template(

@@ -8,7 +8,7 @@ nobody pays twice by accident.
 
 from __future__ import annotations
 
-from flask import flash
+from flask import flash, session
 
 from shop.cart import Cart
 from shop.extensions import db
@@ -37,3 +37,16 @@ def clear_cart_if_paid(cart: Cart, order: Order) -> None:
     the page saying "Payment confirmed" must not show the paid items still in the cart."""
     if order.state in (OrderState.PAID, OrderState.ON_HOLD) and cart.order_token == order.token:
         cart.clear()
+
+
+LAST_ORDER = "last_order"
+
+
+def remember_order(token: str) -> None:
+    """The order this browser last checked out, for the demo's links to its page."""
+    session[LAST_ORDER] = token
+
+
+def remembered_order() -> Order | None:
+    token = session.get(LAST_ORDER)
+    return get_order_by_token(db.session(), token) if isinstance(token, str) else None

@@ -369,3 +369,26 @@ def test_done_page_for_an_order_held_for_stock_claims_no_amount_difference(stack
     assert "our staff are reviewing the order" in words
     assert "amount" not in words.lower() and "differ" not in words.lower()
     assert "Payment confirmed" not in words
+
+
+def test_the_demo_home_page_tells_its_stories(stack, app, client, tmp_path):
+    page = client.get("/").get_data(as_text=True)
+    sandbox = app.config["AVARDA_BASE_URL"] + "/Sandbox"
+    assert '<h2 id="try-it-heading">Try it</h2>' in page
+    assert f'href="{sandbox}/"' in page and f'href="{sandbox}/deliveries"' in page
+    assert f'href="{sandbox}/merchants/{app.config["AVARDA_SITE_CODE"]}#presets"' in page
+    assert 'href="/admin/"' in page or 'href="/admin/orders"' in page
+    assert "Your last order" not in page
+    for story in ("Invoice", "Card with 3-D Secure", "Failed payment", "Close the tab",
+                  "Callbacks off", "Shop down", "Duplicate callbacks"):  # fmt: skip
+        assert f"<h3>{story}</h3>" in page, story
+
+    _, token, _ = go_to_checkout(client)
+    assert f'href="/orders/{token}">Your last order' in client.get("/").get_data(as_text=True)
+
+    production = make_shop_app(sqlite_shop_database(tmp_path, "prod.db"), SHOP_ENV="production")
+    try:
+        page = production.test_client().get("/").get_data(as_text=True)
+        assert "Try it" not in page and "/Sandbox" not in page
+    finally:
+        close_app(production)
