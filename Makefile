@@ -39,7 +39,7 @@ test: lint
 
 # Needs `make run` running in another terminal.
 demo-close-browser: $(VENV)/.test-deps
-	$(BIN)/python -m tests.e2e.demo_close_browser
+	$(BIN)/python -m tests.e2e.demo_close_browser $(DEMO_ARGS)
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m bench.confirm_race
