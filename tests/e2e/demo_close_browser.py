@@ -27,7 +27,7 @@ from typing import Any
 
 import requests
 from dotenv import dotenv_values
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.e2e.shopper import Shopper
 from tests.harness import (
@@ -101,7 +101,16 @@ def _when(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def run(demo: Demo, screenshot: Path, out: Callable[[str], None] = print) -> int:
+def main_with_chromium(demo: Demo, screenshot: Path) -> int:
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            return run(demo, screenshot, browser)
+        finally:
+            browser.close()
+
+
+def run(demo: Demo, screenshot: Path, browser: Browser, out: Callable[[str], None] = print) -> int:
     """The demo against running servers; 0 when the order was paid by the callback alone."""
     admin = demo.sandbox_admin
     api = f"{demo.sandbox}/CheckOut2/Sandbox/Api"
@@ -124,59 +133,57 @@ def run(demo: Demo, screenshot: Path, out: Callable[[str], None] = print) -> int
     )
     status: dict[str, Any] = {"state": "unknown"}
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            context = browser.new_context()
-            shopper = Shopper(context.new_page(), demo.shop)
-            shopper.fill_cart()
-            token = shopper.go_to_checkout()
-            order_url = f"{demo.shop}/orders/{token}"
-            number = requests.get(f"{order_url}/status", timeout=5).json()["number"]
-            expect(shopper.form.get_by_role("button", name="Complete purchase")).to_be_visible()
-            clock.say(f"Checkout page with Avarda's form: order {number}")
-            shopper.complete_purchase("Invoice")
-            clock.say("Clicked Complete purchase (invoice)")
-            notice = shopper.form.get_by_text("Close this tab")
-            expect(notice).to_be_visible()
-            purchase_id = requests.get(f"{order_url}/status", timeout=5).json()["purchase_id"]
-            purchase = requests.get(f"{api}/Purchases/{purchase_id}", auth=admin, timeout=5)
-            clock.say("Avarda completed the purchase", at=_when(purchase.json()["Completed"]))
-            notice_text = notice.inner_text()
-            context.close()
-            clock.say(f'The form said "{notice_text}" The tab is closed: done() never runs.')
+        context = browser.new_context()
+        shopper = Shopper(context.new_page(), demo.shop)
+        shopper.fill_cart()
+        token = shopper.go_to_checkout()
+        order_url = f"{demo.shop}/orders/{token}"
+        number = requests.get(f"{order_url}/status", timeout=5).json()["number"]
+        expect(shopper.form.get_by_role("button", name="Complete purchase")).to_be_visible()
+        clock.say(f"Checkout page with Avarda's form: order {number}")
+        shopper.complete_purchase("Invoice")
+        clock.say("Clicked Complete purchase (invoice)")
+        notice = shopper.form.get_by_text("Close this tab")
+        expect(notice).to_be_visible()
+        purchase_id = requests.get(f"{order_url}/status", timeout=5).json()["purchase_id"]
+        purchase = requests.get(f"{api}/Purchases/{purchase_id}", auth=admin, timeout=5)
+        clock.say("Avarda completed the purchase", at=_when(purchase.json()["Completed"]))
+        notice_text = notice.inner_text()
+        context.close()
+        clock.say(f'The form said "{notice_text}" The tab is closed: done() never runs.')
 
-            def decided() -> dict[str, Any] | None:
-                now = requests.get(f"{order_url}/status", timeout=5).json()
-                return now if now["state"] != "pending" else None
+        def decided() -> dict[str, Any] | None:
+            now = requests.get(f"{order_url}/status", timeout=5).json()
+            return now if now["state"] != "pending" else None
 
-            status = wait_until(decided, timeout=60, interval=0.1, message="the order decided")
-            purchase = requests.get(f"{api}/Purchases/{purchase_id}", auth=admin, timeout=5)
-            for delivery in purchase.json()["deliveries"]:
-                for attempt in delivery["attempts"]:
-                    code = attempt.get("status_code")
-                    answer = f"HTTP {code}" if code else attempt.get("outcome", "")
-                    clock.say(
-                        f"Avarda's server-side callback, attempt {attempt['number']}: {answer} in "
-                        f"{attempt.get('latency_ms')} ms",
-                        at=_when(attempt["at"]),
-                    )
-            clock.say(
-                f"The shop: {status['state']}, confirmed by {status['confirmed_by']}",
-                at=_when(status["confirmed_at"]),
-            )
+        status = wait_until(decided, timeout=60, interval=0.1, message="the order decided")
+        purchase = requests.get(f"{api}/Purchases/{purchase_id}", auth=admin, timeout=5)
+        for delivery in purchase.json()["deliveries"]:
+            for attempt in delivery["attempts"]:
+                code = attempt.get("status_code")
+                answer = f"HTTP {code}" if code else attempt.get("outcome", "")
+                clock.say(
+                    f"Avarda's server-side callback, attempt {attempt['number']}: {answer} in "
+                    f"{attempt.get('latency_ms')} ms",
+                    at=_when(attempt["at"]),
+                )
+        clock.say(
+            f"The shop: {status['state']}, confirmed by {status['confirmed_by']}",
+            at=_when(status["confirmed_at"]),
+        )
 
-            viewer = browser.new_context(viewport={"width": 1000, "height": 900})
-            page = viewer.new_page()
-            page.goto(order_url)
-            clock.say("The order's page, opened in a new browser:")
-            clock.more(order_url)
-            clock.more(page.locator("[data-headline]").inner_text())
-            for line in page.locator("[data-timeline] li").all_inner_texts():
-                clock.more("- " + line)
-            screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshot), full_page=True)
-            out(f"Screenshot: {screenshot}")
-            browser.close()
+        viewer = browser.new_context(viewport={"width": 1000, "height": 900})
+        page = viewer.new_page()
+        page.goto(order_url)
+        clock.say("The order's page, opened in a new browser:")
+        clock.more(order_url)
+        clock.more(page.locator("[data-headline]").inner_text())
+        for line in page.locator("[data-timeline] li").all_inner_texts():
+            clock.more("- " + line)
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+        out(f"Screenshot: {screenshot}")
+        viewer.close()
     finally:
         restore = {key: previous[key] for key in FAULTS if key in previous}
         requests.put(merchant_url, json=restore, auth=admin, timeout=5)
@@ -197,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         print(CHROMIUM_MISSING, file=sys.stderr)
         return 2
     screenshot = README_SCREENSHOT if args.refresh_readme_screenshot else args.screenshot
-    return run(settings(), screenshot)
+    return main_with_chromium(settings(), screenshot)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from tests.harness import Stack
 pytestmark = pytest.mark.browser
 
 
-def test_the_scripted_demo_tells_its_story_with_timings(merchant: Stack, tmp_path):
+def test_the_scripted_demo_tells_its_story_with_timings(merchant: Stack, browser, tmp_path):
     readme_shot = demo_close_browser.README_SCREENSHOT
     before = readme_shot.stat().st_mtime_ns if readme_shot.exists() else None
     settings_before = merchant.merchant()
@@ -26,7 +26,7 @@ def test_the_scripted_demo_tells_its_story_with_timings(merchant: Stack, tmp_pat
     )
     shot = tmp_path / "shots" / "order.png"
 
-    assert demo_close_browser.run(demo, shot, out=lines.append) == 0
+    assert demo_close_browser.run(demo, shot, browser, out=lines.append) == 0
     text = "\n".join(lines)
     assert re.search(rf"{re.escape(merchant.shop_url)}/orders/[\w-]+", text), text
     assert "The tab is closed: done() never runs." in text
@@ -49,7 +49,9 @@ def test_the_scripted_demo_tells_its_story_with_timings(merchant: Stack, tmp_pat
 def test_the_screenshot_goes_to_the_temporary_directory_unless_asked(monkeypatch):
     chosen = []
     monkeypatch.setattr(demo_close_browser, "settings", lambda: None)
-    monkeypatch.setattr(demo_close_browser, "run", lambda demo, shot: chosen.append(shot) or 0)
+    monkeypatch.setattr(
+        demo_close_browser, "main_with_chromium", lambda demo, shot: chosen.append(shot) or 0
+    )
     assert demo_close_browser.main([]) == 0
     assert demo_close_browser.main(["--refresh-readme-screenshot"]) == 0
     assert chosen == [demo_close_browser.DEFAULT_SCREENSHOT, demo_close_browser.README_SCREENSHOT]
