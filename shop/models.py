@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from common.addresses import single_recipient
 from common.db import NAMING_CONVENTION, UTCDateTime, utcnow
 
 
@@ -225,6 +226,12 @@ class Order(Base):
     def customer_name(self) -> str:
         return " ".join(p for p in (self.customer_first_name, self.customer_last_name) if p)
 
+    @property
+    def confirmation_mailable(self) -> bool:
+        """Avarda reported one usable e-mail address: a confirmation e-mail is sent (the
+        confirm step writes none otherwise, and the pages promise none)."""
+        return single_recipient(self.customer_email) is not None
+
     def __repr__(self) -> str:
         return f"<Order {self.number} {self.state}>"
 
@@ -281,6 +288,8 @@ class OrderEvent(Base):
     path: Mapped[ConfirmPath] = mapped_column(_stored_as_text(ConfirmPath))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempt: Mapped[int] = mapped_column(sa.Integer)  # n-th notification of this path
+    #: Identical browser returns after this one, counted here instead of a row each.
+    repeats: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     avarda_state: Mapped[str | None] = mapped_column(sa.String(40))
     outcome: Mapped[str] = mapped_column(sa.String(32))
     detail: Mapped[str] = mapped_column(sa.Text, default="")
@@ -477,6 +486,9 @@ class AdminUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(120), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
+    #: Part of every session's user id: signing out or a new password adds one, which
+    #: ends every session (cookie) issued before, on every device.
+    session_version: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     # What Flask-Login asks of a user object (as its ``UserMixin`` would provide).
     is_authenticated = True
@@ -484,13 +496,31 @@ class AdminUser(Base):
     is_anonymous = False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}.{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        self.session_version = (self.session_version or 0) + 1
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
     def __repr__(self) -> str:
         return f"<AdminUser {self.email}>"
+
+
+class LoginFailure(Base):
+    """One failed sign-in to the back office, counted per account and per address
+    (``key`` is a hash of either, never what was typed). In the database, so that the
+    limit holds across gunicorn workers and hosts (``shop.orders.admins``)."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.Index("ix_login_failure_key_at", "key", "at"),)

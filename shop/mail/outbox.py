@@ -49,6 +49,7 @@ from typing import Any, Literal, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from common.addresses import single_recipient
 from common.db import utcnow
 
 from ..models import OutboxEmail
@@ -235,14 +236,14 @@ def record_failure(
 def build_message(claim: Claim, sender: str) -> EmailMessage:
     """The e-mail for ``claim``. Raises a permanent :class:`MailError` for a recipient
     that is no address (nothing to retry)."""
-    _name, address = parseaddr(claim.to_address)
-    if "@" not in address or any(c in claim.to_address for c in "\r\n"):
+    address = single_recipient(claim.to_address)
+    if address is None:  # never more than one recipient (``a@x, victim@y``)
         raise MailError("no valid recipient address", permanent=True)
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     message = EmailMessage()
     try:
         message["From"] = sender
-        message["To"] = claim.to_address
+        message["To"] = address
         message["Subject"] = claim.subject
         message["Date"] = format_datetime(claim.created_at)
         # The same on every attempt, so that a duplicate can be recognised as one.

@@ -54,6 +54,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from common.addresses import single_recipient
 from common.db import fit, utcnow
 
 from ..avarda import (
@@ -144,24 +145,31 @@ def confirm_purchase(
     who asked (path "admin": "Check with Avarda").
     """
     via = ConfirmPath(path)
-    order_id = session.scalar(sa.select(Order.id).where(Order.purchase_id == purchase_id))
+    found = session.execute(
+        sa.select(Order.id, Order.state).where(Order.purchase_id == purchase_id)
+    ).one_or_none()
     end_read(session)
-    if order_id is None:
+    if found is None:
         log.info("confirm via %s: unknown purchase %s", via, purchase_id)
         return ConfirmResult(ConfirmOutcome.UNKNOWN_PURCHASE, None)
+    order_id, read_state = found
 
+    # Nothing Avarda says changes a paid, held or cancelled order: a browser coming back
+    # to one (anyone who knows the purchase id, any number of times) does not ask.
+    settled = via is ConfirmPath.BROWSER and read_state in _SETTLED
     status: PaymentStatus | None = None
     problem = ""
     unreadable = ""
-    try:
-        status = client.get_payment_status(purchase_id)
-    except (AvardaRefused, AvardaProtocolError) as exc:
-        # Avarda answered, and the answer is no status: asking again will not help.
-        problem = str(exc)
-        unreadable = _unreadable(exc)
-    except AvardaError as exc:
-        problem = str(exc)
-        log.warning("confirm via %s: GetPaymentStatus failed: %s", via, problem)
+    if not settled:
+        try:
+            status = client.get_payment_status(purchase_id)
+        except (AvardaRefused, AvardaProtocolError) as exc:
+            # Avarda answered, and the answer is no status: asking again will not help.
+            problem = str(exc)
+            unreadable = _unreadable(exc)
+        except AvardaError as exc:
+            problem = str(exc)
+            log.warning("confirm via %s: GetPaymentStatus failed: %s", via, problem)
 
     label = status.state_label if status else None
     with write_transaction(session):
@@ -169,36 +177,79 @@ def confirm_purchase(
         attention = unreadable or (_unrecognised(status) if status is not None else "")
         if not attention and status is not None and order.avarda_problem is not None:
             order.avarda_problem = None  # Avarda's answer makes sense again
-        if attention and order.state in (OrderState.PENDING, OrderState.FAILED):
+        if settled and order.state in _SETTLED:
+            outcome, event_outcome, detail = (
+                _FINAL_OUTCOME[order.state],
+                EventOutcome.DUPLICATE,
+                "",
+            )
+        elif attention and order.state in (OrderState.PENDING, OrderState.FAILED):
             outcome, event_outcome, detail = _needs_attention(order, attention)
         else:
             outcome, event_outcome, detail = _apply(session, order, status, via, problem, shop_url)
         if not (via is ConfirmPath.SWEEP and event_outcome in _SWEEP_QUIET):
-            attempt = 1 + (
-                session.scalar(
-                    sa.select(sa.func.count(OrderEvent.id)).where(
-                        OrderEvent.order_id == order.id,
-                        OrderEvent.path == via,
-                        OrderEvent.action_id.is_(None),
-                    )
-                )
-                or 0
-            )
-            session.add(
-                OrderEvent(
-                    order_id=order.id,
-                    path=via,
-                    at=utcnow(),
-                    attempt=attempt,
-                    avarda_state=fit(OrderEvent.__table__.c.avarda_state, label),
-                    outcome=event_outcome.value,
-                    detail=detail,
-                    admin_id=admin_id,
-                )
-            )
+            _record_event(session, order, via, label, event_outcome, detail, admin_id)
     log.info("confirm %s via %s: %s", order.number, via, outcome)
     return ConfirmResult(outcome, order, label)
 
+
+def _record_event(
+    session: Session,
+    order: Order,
+    via: ConfirmPath,
+    label: str | None,
+    event_outcome: EventOutcome,
+    detail: str,
+    admin_id: int | None,
+) -> None:
+    """The notification as an order event, in the caller's transaction.
+
+    A browser return that changes nothing, right after another such return, is counted
+    on that event (``repeats``) instead of adding a row: the done page is public, and a
+    reload loop must not grow the order's history without bound.
+    """
+    last = session.scalars(
+        sa.select(OrderEvent)
+        .where(OrderEvent.order_id == order.id, OrderEvent.action_id.is_(None))
+        .order_by(OrderEvent.id.desc())
+        .limit(1)
+    ).first()
+    if (
+        via is ConfirmPath.BROWSER
+        and event_outcome is EventOutcome.DUPLICATE
+        and last is not None
+        and last.path == ConfirmPath.BROWSER
+        and last.outcome == EventOutcome.DUPLICATE.value
+    ):
+        last.repeats = (last.repeats or 0) + 1
+        return
+    attempt = 1 + (
+        session.scalar(
+            sa.select(sa.func.count(OrderEvent.id)).where(
+                OrderEvent.order_id == order.id,
+                OrderEvent.path == via,
+                OrderEvent.action_id.is_(None),
+            )
+        )
+        or 0
+    )
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            path=via,
+            at=utcnow(),
+            attempt=attempt,
+            avarda_state=fit(OrderEvent.__table__.c.avarda_state, label),
+            outcome=event_outcome.value,
+            detail=detail,
+            admin_id=admin_id,
+        )
+    )
+
+
+#: Final states no status from Avarda can change (a failed order still can: money may
+#: arrive late, and must be seen).
+_SETTLED = frozenset({OrderState.PAID, OrderState.ON_HOLD, OrderState.CANCELLED})
 
 # A sweep that finds nothing new leaves no trace, or every abandoned order would
 # collect an event per sweep run until Avarda times the purchase out.
@@ -384,15 +435,27 @@ def _take_stock(session: Session, order: Order) -> None:
 
 
 def _confirmation_email(order: Order, now: datetime, shop_url: str) -> OutboxEmail:
+    """The confirmation e-mail for the outbox, to the one address Avarda reported.
+
+    An address that is not exactly one usable address (``a@x, victim@y``, a display
+    name, nothing at all) sends nothing: the row is written already given up, so the
+    order needs attention in the back office and its page promises no e-mail.
+    """
     kind = "order_confirmation"
     subject, body = render_email(
         kind, order=order, order_url=f"{shop_url.rstrip('/')}/orders/{order.token}"
     )
-    return OutboxEmail(
+    recipient = single_recipient(order.customer_email)
+    mail = OutboxEmail(
         order_id=order.id,
         kind=kind,
-        to_address=order.customer_email or "",
+        to_address=fit(OutboxEmail.__table__.c.to_address, recipient or order.customer_email) or "",
         subject=subject,
         body=body,
         created_at=now,
     )
+    if recipient is None:
+        mail.next_attempt_at = sa.null()  # not the column default (now)
+        mail.failed_at = now
+        mail.last_error = "Avarda reported no usable recipient address: nothing was sent."
+    return mail

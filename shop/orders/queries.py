@@ -54,6 +54,8 @@ def order_status_json(order: Order) -> dict[str, Any]:
         "delivered_minor": order.delivered_minor,
         "returned_minor": order.returned_minor,
         "refunded_minor": order.refunded_minor,
+        #: A confirmation e-mail goes out once paid (Avarda reported a usable address).
+        "confirmation_email": order.confirmation_mailable,
     }
 
 

@@ -89,9 +89,16 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user = admins.authenticate(db.session(), form.email.data or "", form.password.data or "")
-        if user is not None:
-            login_user(user)
+        result = admins.sign_in(
+            db.session(), form.email.data or "", form.password.data or "", request.remote_addr
+        )
+        if result.retry_after is not None:
+            minutes = -(-result.retry_after // 60)
+            flash(f"Too many failed sign-ins. Try again in {minutes} min.", "error")
+            page = render_template("admin/login.html", form=form)
+            return page, 429, {"Retry-After": str(result.retry_after)}
+        if result.user is not None:
+            login_user(result.user)
             flash("Signed in.", "success")
             return redirect(_safe_next(request.args.get("next")), 303)
         flash("Wrong e-mail or password.", "error")
@@ -104,6 +111,8 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    """Ends every session of this admin, on every device (a copied cookie too)."""
+    admins.sign_out(db.session(), current_user.id)
     logout_user()
     flash("Signed out.", "success")
     return redirect(url_for("catalog.index"), 303)

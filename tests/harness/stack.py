@@ -373,7 +373,8 @@ class Stack:
                 "customer_email": order.customer_email,
                 "events": [(e.path, e.outcome) for e in events],
                 "paid_transitions": outcomes.count("paid"),
-                "notifications": len(events),
+                # Back-to-back identical browser returns count on one event (repeats).
+                "notifications": sum(1 + e.repeats for e in events),
                 "emails": db.session.scalar(
                     sa.select(sa.func.count(OutboxEmail.id)).where(OutboxEmail.order_id == order.id)
                 ),

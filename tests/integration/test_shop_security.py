@@ -9,10 +9,22 @@ from contextlib import contextmanager
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+import sqlalchemy as sa
 
 from common.db import configure_sqlite
+from shop import create_app
 from shop.extensions import db
-from tests.harness import AuthActions, CartActions, close_app, in_app, make_shop_app
+from shop.models import AdminUser
+from tests.harness import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    AuthActions,
+    CartActions,
+    close_app,
+    in_app,
+    make_shop_app,
+    shop_config,
+)
 
 #: ``next`` values that must never leave the admin area (each was, or is, a way out).
 HOSTILE_NEXT = [
@@ -140,3 +152,80 @@ def test_a_busy_database_is_503_with_retry_after_never_500(tmp_path, monkeypatch
             assert client.get(path).status_code in {200, 302, 303, 404}
     finally:
         close_app(app)
+
+
+# --- sign-in throttling and sessions ---------------------------------------------------
+
+
+def sign_in(client, password: str, email: str = ADMIN_EMAIL, address: str = "127.0.0.1"):
+    return client.post(
+        "/admin/login",
+        data={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_sign_ins_are_throttled_per_account_across_workers(tmp_path):
+    """Two apps on one database stand for two gunicorn workers (or two hosts)."""
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    first = make_shop_app(url, WTF_CSRF_ENABLED=False)
+    second = create_app(shop_config(url, WTF_CSRF_ENABLED=False))
+    try:
+        for attempt in range(5):
+            worker = (first, second)[attempt % 2]
+            wrong = sign_in(worker.test_client(), f"guess-{attempt}", address=f"10.0.0.{attempt}")
+            assert wrong.status_code == 401
+        for worker in (first, second):
+            with worker.test_client() as client:
+                blocked = sign_in(client, ADMIN_PASSWORD, address="10.9.9.9")
+                assert blocked.status_code == 429
+                assert 0 < int(blocked.headers["Retry-After"]) <= 15 * 60
+                assert b"Too many failed sign-ins" in blocked.data
+                assert client.get("/admin/orders").status_code == 302  # not signed in
+    finally:
+        close_app(first)
+        close_app(second)
+
+
+def test_sign_ins_are_throttled_per_address(client):
+    for attempt in range(5):
+        wrong = sign_in(client, "x", email=f"nobody{attempt}@example.com", address="10.1.1.1")
+        assert wrong.status_code == 401
+    assert sign_in(client, ADMIN_PASSWORD, address="10.1.1.1").status_code == 429
+    assert sign_in(client, ADMIN_PASSWORD, address="10.1.1.2").status_code == 303
+
+
+def test_a_successful_sign_in_starts_the_count_again(client):
+    for _ in range(2):
+        for _ in range(4):
+            assert sign_in(client, "wrong").status_code == 401
+        assert sign_in(client, ADMIN_PASSWORD).status_code == 303
+        client.post("/admin/logout")
+
+
+def test_logout_ends_every_session_of_the_admin(app):
+    laptop, phone, thief = app.test_client(), app.test_client(), app.test_client()
+    for device in (laptop, phone):
+        assert sign_in(device, ADMIN_PASSWORD).status_code == 303
+        assert device.get("/admin/orders").status_code == 200
+    copied = laptop.get_cookie("session").value
+    laptop.post("/admin/logout")
+    thief.set_cookie("session", copied)
+    assert thief.get("/admin/orders").status_code == 302
+    assert phone.get("/admin/orders").status_code == 302
+
+
+def test_a_new_password_ends_every_session(app):
+    client = app.test_client()
+    sign_in(client, ADMIN_PASSWORD)
+    assert client.get("/admin/orders").status_code == 200
+
+    def change_password() -> None:
+        user = db.session.scalars(sa.select(AdminUser)).one()
+        user.set_password("a-new-password-123")
+        db.session.commit()
+
+    in_app(app, change_password)
+    assert client.get("/admin/orders").status_code == 302
+    assert sign_in(client, "a-new-password-123").status_code == 303
+    assert client.get("/admin/orders").status_code == 200
