@@ -15,7 +15,10 @@ code may keep one open across a network call. On PostgreSQL none of this applies
 
 from __future__ import annotations
 
+import contextlib
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -114,3 +117,26 @@ def fit(column: sa.ColumnElement[Any], value: str | None) -> str | None:
     length = max_length(column)
     value = value.replace("\x00", "")
     return value[:length] if length else value
+
+
+def private_sqlite_file(url: str) -> None:
+    """An SQLite database file readable by its owner only (0600): created so before SQLite
+    opens it, or tightened if an earlier version left it readable by others; its
+    directory is created 0700. Other databases are left alone.
+
+    SQLite creates ``-wal`` and ``-shm`` with the database file's mode, so they follow;
+    existing ones are tightened too. The databases hold customers' details, the sandbox's
+    merchants' callback credentials, and admins' password hashes.
+    """
+    parsed = sa.engine.make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return
+    if name.startswith("file:") or parsed.query.get("mode") == "memory":
+        return
+    path = Path(name)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(f"{path}{suffix}", 0o600)

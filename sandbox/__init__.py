@@ -20,8 +20,9 @@ from typing import Any
 from flask import Flask
 from flask_wtf import CSRFProtect
 
+from common.db import private_sqlite_file
 from sandbox import config as config_module
-from sandbox.db import configure_sqlite, db, make_private
+from sandbox.db import configure_sqlite, db
 from sandbox.jsonutil import DecimalJSONProvider
 
 csrf = CSRFProtect()
@@ -59,7 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default: no limit
         app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
-    make_private(app.config["SQLALCHEMY_DATABASE_URI"])
+    private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config.get("SANDBOX_EPHEMERAL_SECRET_KEY") and not app.testing:
         log.warning("SANDBOX_SECRET_KEY is not set: sessions last for this process only")
 

@@ -11,11 +11,9 @@ SQLite. On PostgreSQL the same code takes row locks with ``SELECT … FOR UPDATE
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
@@ -90,26 +88,3 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
-
-
-def make_private(url: str) -> None:
-    """An SQLite database file readable by its owner only (0600): created so before SQLite
-    opens it, or tightened if an earlier version left it readable by others.
-
-    SQLite creates ``-wal`` and ``-shm`` with the database file's mode, so they follow;
-    existing ones are tightened too. The database holds merchants' callback credentials.
-    """
-    parsed = sa.engine.make_url(url)
-    name = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
-        return
-    if name.startswith("file:") or parsed.query.get("mode") == "memory":
-        return
-    path = Path(name)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        try:
-            os.chmod(f"{path}{suffix}", 0o600)
-        except FileNotFoundError:
-            continue

@@ -70,6 +70,10 @@ class ShopSettings(AppSettings):
     avarda_timeout: Timeout = 10.0
     #: GetPaymentStatus in the confirm step: short, the caller is waiting (or Avarda is).
     avarda_status_timeout: Timeout = 5.0
+    #: GetPaymentStatus for the server-side callback: shorter still (Avarda retries a 503).
+    avarda_callback_status_timeout: Timeout = 2.0
+    #: Calls to Avarda one process makes at a time; more wait (the callback does not).
+    avarda_max_concurrent_calls: Annotated[int, Field(ge=1, le=1000)] = 8
     #: ``UserLanguageCode`` of new purchases: the language of Avarda's form.
     avarda_language: Language = "en-US"
     callback_username: str = ""

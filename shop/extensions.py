@@ -49,9 +49,21 @@ def avarda_client() -> AvardaClient:
             config["AVARDA_SITE_PASSWORD"],
             timeout=config["AVARDA_TIMEOUT"],
             status_timeout=config["AVARDA_STATUS_TIMEOUT"],
+            max_concurrent_calls=config["AVARDA_MAX_CONCURRENT_CALLS"],
         )
         current_app.extensions[_CLIENT_KEY] = client
     return client
+
+
+def callback_avarda_client() -> AvardaClient:
+    """The Avarda client for the server-side callback: the app's, hurried (a short status
+    timeout, no waiting for a free slot), so that a hanging Avarda makes the callback
+    answer 503 at once (Avarda retries) instead of holding a thread."""
+    client: Any = avarda_client()  # a test's fake may stand in for the client
+    if isinstance(client, AvardaClient):
+        return client.hurried(current_app.config["AVARDA_CALLBACK_STATUS_TIMEOUT"])
+    fake: AvardaClient = client
+    return fake
 
 
 def set_avarda_client(app: Flask, client: Any) -> None:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, g, request
 from flask.typing import ResponseReturnValue
 
-from common.db import configure_sqlite
+from common.db import configure_sqlite, private_sqlite_file
 from shop.config import ConfigError, build_config
 from shop.extensions import MIGRATIONS_DIR, csrf, db, login_manager, migrate
 
@@ -47,7 +47,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(build_config(app.instance_path, test_config))
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default: no limit
         app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     _install_body_limit(app)  # before CSRF: its check would read an oversized form
 
     db.init_app(app)

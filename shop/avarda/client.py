@@ -13,6 +13,7 @@ provider response, and nothing is logged.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 from collections.abc import Sequence
@@ -80,12 +81,29 @@ class AvardaClient:
         site_password: str,
         timeout: float = 10.0,
         status_timeout: float = 5.0,
+        max_concurrent_calls: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._auth = (site_code, site_password)
         self.timeout = _seconds("timeout", timeout)
         self.status_timeout = _seconds("status_timeout", status_timeout)
         self._local = threading.local()
+        # At most this many calls at a time (a hanging Avarda then holds only these
+        # threads); a call waits for a free slot at most its own timeout, or not at all
+        # on a client from hurried().
+        self._slots = (
+            threading.BoundedSemaphore(max_concurrent_calls) if max_concurrent_calls else None
+        )
+        self._slot_wait: float | None = None
+
+    def hurried(self, status_timeout: float) -> AvardaClient:
+        """This client for a caller that must answer fast (the server-side callback, which
+        Avarda retries): a shorter status timeout, and no waiting for a free slot (the
+        call fails at once with :class:`AvardaNotSent`). It shares this client's slots."""
+        other = copy.copy(self)
+        other.status_timeout = _seconds("status_timeout", status_timeout)
+        other._slot_wait = 0.0
+        return other
 
     def __repr__(self) -> str:  # never show the password
         return f"<AvardaClient {self.base_url} site={self._auth[0]!r}>"
@@ -297,6 +315,19 @@ class AvardaClient:
     ) -> Any:
         """POST ``request``; the decoded JSON answer (``bytes`` when it is not JSON,
         None when empty), or one of :mod:`.errors`."""
+        if self._slots is None:
+            return self._post(method, request, timeout, returns_nothing)
+        wait = timeout if self._slot_wait is None else self._slot_wait
+        if not self._slots.acquire(timeout=wait):
+            raise AvardaNotSent(f"{method}: too many Avarda calls in progress; try again")
+        try:
+            return self._post(method, request, timeout, returns_nothing)
+        finally:
+            self._slots.release()
+
+    def _post(
+        self, method: str, request: WireRequest, timeout: float, returns_nothing: bool
+    ) -> Any:
         url = f"{self.base_url}/CheckOut2Api/{method}"
         try:
             response = self._session.post(

@@ -61,7 +61,7 @@ class FileTransport:
     def write(self, message: EmailMessage) -> Path:
         """Write ``message``; returns the path of the new file."""
         data = message.as_bytes(policy=policy.SMTP)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # e-mails: private
         name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}.eml"
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".eml.tmp")
         try:

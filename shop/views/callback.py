@@ -42,7 +42,7 @@ from shop.avarda.callback import (
     Unauthorized,
     accept_purchase_completed,
 )
-from shop.extensions import avarda_client, db
+from shop.extensions import callback_avarda_client, db
 from shop.models import AuthResult, ConfirmPath
 from shop.orders.callback_log import CallbackRecord, auth_scheme, record_callback
 from shop.orders.confirm import ConfirmOutcome, confirm_purchase
@@ -147,7 +147,7 @@ def _handle(seen: _Seen) -> Response:
     try:
         result = confirm_purchase(
             db.session(),
-            avarda_client(),
+            callback_avarda_client(),
             purchase_id,
             ConfirmPath.CALLBACK,
             shop_url=current_app.config["SHOP_PUBLIC_URL"],
