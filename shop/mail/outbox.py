@@ -43,13 +43,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from common.addresses import single_recipient
+from common.addresses import one_mailbox
 from common.db import utcnow
 
 from ..models import OutboxEmail
@@ -236,14 +236,14 @@ def record_failure(
 def build_message(claim: Claim, sender: str) -> EmailMessage:
     """The e-mail for ``claim``. Raises a permanent :class:`MailError` for a recipient
     that is no address (nothing to retry)."""
-    address = single_recipient(claim.to_address)
-    if address is None:  # never more than one recipient (``a@x, victim@y``)
+    mailbox = one_mailbox(claim.to_address)
+    if mailbox is None:  # never more than one recipient (``a@x, victim@y``)
         raise MailError("no valid recipient address", permanent=True)
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     message = EmailMessage()
     try:
         message["From"] = sender
-        message["To"] = address
+        message["To"] = formataddr(mailbox) if mailbox[0] else mailbox[1]
         message["Subject"] = claim.subject
         message["Date"] = format_datetime(claim.created_at)
         # The same on every attempt, so that a duplicate can be recognised as one.

@@ -70,9 +70,14 @@ class Model:
 def facts(order_id: int) -> tuple[Order, list[str], int, int]:
     db.session.expire_all()
     order = db.session.get(Order, order_id)
-    outcomes = list(
-        db.session.scalars(sa.select(OrderEvent.outcome).where(OrderEvent.order_id == order_id))
-    )
+    # Back-to-back browser returns that change nothing count on one event (repeats).
+    outcomes = [
+        outcome
+        for outcome, repeats in db.session.execute(
+            sa.select(OrderEvent.outcome, OrderEvent.repeats).where(OrderEvent.order_id == order_id)
+        )
+        for _ in range(1 + repeats)
+    ]
     mails = db.session.scalar(
         sa.select(sa.func.count(OutboxEmail.id)).where(OutboxEmail.order_id == order_id)
     )
