@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` (the demo) and `make test`.
-# Both create .venv and install the requirements when missing or out of date.
+# Both create .venv and install the lock files (pinned, hash-checked) when missing or out of date.
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,19 +8,26 @@ SHOP_PORT ?= 5000
 SANDBOX_PORT ?= 5001
 export SHOP_PORT SANDBOX_PORT
 
-.PHONY: run test lint demo-close-browser bench clean-instance
+.PHONY: run test lint lock demo-close-browser bench clean-instance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.run-deps: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install -q -r requirements.txt
+# Installs come from the lock files only: every package pinned, every file hash-checked.
+$(VENV)/.run-deps: requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
 	touch $@
 
-$(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+$(VENV)/.test-deps: requirements.lock requirements-dev.lock | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-dev.lock
 	touch $@ $(VENV)/.run-deps
+
+# After changing requirements*.txt (the ranges we accept): pin and hash anew.
+PIP_COMPILE := $(BIN)/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.test-deps
+	$(PIP_COMPILE) --upgrade -o requirements.lock requirements.txt
+	$(PIP_COMPILE) --upgrade -c requirements.lock -o requirements-dev.lock requirements-dev.txt
 
 run: $(VENV)/.run-deps
 	$(BIN)/flask --app wsgi:app init-settings
