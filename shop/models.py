@@ -163,6 +163,8 @@ class Order(Base):
 
     confirmed_by: Mapped[ConfirmPath | None] = mapped_column(_stored_as_text(ConfirmPath))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A sweeper holds this pending order until then (``shop.orders.sweep.claim``).
+    sweep_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -9,9 +9,13 @@ which path confirmed it. The confirm step marks an order failed once Avarda repo
 its purchase dead (for example SessionTimedOut for an abandoned checkout), and leaves
 it pending otherwise.
 
-Safe on several hosts at once: the sweep only chooses candidates; every decision is
-taken by the confirm step under the order's row lock, so two sweepers (or a sweeper
-and a callback) working on the same order change it once.
+Safe on several hosts at once, and the work is split: a pass claims its candidates a
+few at a time (``CLAIM_CHUNK``) with a lease on each order (``sweep_claimed_until``,
+``SWEEP_LEASE``; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite), so
+two sweepers never ask Avarda about the same order in one pass. Every decision is still
+taken by the confirm step under the order's row lock, so a sweeper and a callback (or a
+sweeper whose lease ran out) working on the same order change it once. A sweeper that
+dies leaves its claims to expire.
 
 Framework-free like the confirm step: a ``Session``, the Avarda client and plain values.
 """
@@ -29,7 +33,7 @@ from common.db import utcnow
 
 from ..avarda import AvardaClient, AvardaError
 from ..models import ConfirmPath, Order, OrderState
-from ..transactions import end_read
+from ..transactions import end_read, write_transaction
 from .confirm import ConfirmOutcome, confirm_purchase
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,8 @@ QUEUE_PAGE = 100
 QUEUE_MAX_PAGES = 20
 QUEUE_SLACK = timedelta(minutes=5)
 BATCH_LIMIT = 500
+CLAIM_CHUNK = 20
+SWEEP_LEASE = timedelta(minutes=10)
 
 
 @dataclass
@@ -100,19 +106,48 @@ def sweep(
     listed = set(hinted)
     rest = [pid for pid, _created in oldest if pid is not None and pid not in listed]
 
-    for purchase_id in [*hinted, *rest]:
-        report.checked += 1
-        try:
-            result = confirm_purchase(
-                session, client, purchase_id, ConfirmPath.SWEEP, shop_url=shop_url
-            )
-        except Exception:
-            report.errors += 1
-            session.rollback()
-            log.exception("sweep: confirming %s failed", purchase_id)
-            continue
-        report.count(result.outcome)
+    candidates = [*hinted, *rest]
+    for start in range(0, len(candidates), CLAIM_CHUNK):
+        for purchase_id in claim(session, candidates[start : start + CLAIM_CHUNK]):
+            report.checked += 1
+            try:
+                result = confirm_purchase(
+                    session, client, purchase_id, ConfirmPath.SWEEP, shop_url=shop_url
+                )
+            except Exception:
+                report.errors += 1
+                session.rollback()
+                log.exception("sweep: confirming %s failed", purchase_id)
+                continue
+            report.count(result.outcome)
     return report
+
+
+def claim(session: Session, purchase_ids: list[str]) -> list[str]:
+    """The pending orders among ``purchase_ids`` that no other sweeper holds, now held by
+    this one for ``SWEEP_LEASE``; in the given order. Orders another transaction has
+    locked (a callback confirming one) are skipped too: they are being looked at."""
+    if not purchase_ids:
+        return []
+    clock = utcnow()
+    with write_transaction(session):
+        rows = session.execute(
+            sa.select(Order.id, Order.purchase_id)
+            .where(
+                Order.purchase_id.in_(purchase_ids),
+                Order.state == OrderState.PENDING,
+                sa.or_(Order.sweep_claimed_until.is_(None), Order.sweep_claimed_until <= clock),
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
+        if rows:
+            session.execute(
+                sa.update(Order)
+                .where(Order.id.in_([row.id for row in rows]))
+                .values(sweep_claimed_until=clock + SWEEP_LEASE, updated_at=Order.updated_at)
+            )
+    mine = {row.purchase_id for row in rows}
+    return [pid for pid in purchase_ids if pid in mine]
 
 
 def _completed_since(client: AvardaClient, start: datetime) -> list[str]:

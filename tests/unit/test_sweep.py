@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -151,3 +153,55 @@ def test_listed_orders_beyond_the_oldest_batch_are_still_reached(shop, monkeypat
     checked = [arg for name, arg in fake.calls if name == "GetPaymentStatus"]
     assert checked == [late_paid, *stuck[:2]]
     assert report.hinted == 1 and report.checked == 3
+
+
+def test_two_sweepers_at_once_split_the_work_and_ask_once_per_order(shop, monkeypatch):
+    """Two hosts' sweeps overlap: each order is claimed by one of them, so Avarda is asked
+    about it once in the pass, and both do part of the work."""
+    app, fake = shop
+    ids = [new_order() for _ in range(12)]
+    for purchase_id in ids:
+        fake.complete(purchase_id)
+    db.session.remove()
+    monkeypatch.setattr(sweep_module, "CLAIM_CHUNK", 2)
+    asked: list[str] = []
+    real = fake.get_payment_status
+    gate = threading.Lock()
+
+    def slow_status(purchase_id: str, timeout: float | None = None):
+        with gate:
+            asked.append(purchase_id)
+        time.sleep(0.02)  # the passes overlap
+        return real(purchase_id, timeout)
+
+    monkeypatch.setattr(fake, "get_payment_status", slow_status)
+    later = utcnow() + timedelta(seconds=61)
+    start = threading.Barrier(2)
+    reports: list[SweepReport] = []
+
+    def one_host() -> None:
+        with app.app_context():
+            start.wait(5)
+            reports.append(run_sweep(min_age=60, now=later))
+            db.session.remove()
+
+    hosts = [threading.Thread(target=one_host) for _ in range(2)]
+    for host in hosts:
+        host.start()
+    for host in hosts:
+        host.join(60)
+
+    assert sorted(asked) == sorted(ids)  # each order asked about once, by one sweeper
+    assert sorted(r.checked for r in reports) != [0, 12]  # both did part of the work
+    assert sum(r.checked for r in reports) == 12
+    assert all(state(pid) == ("paid", "sweep") for pid in ids)
+
+
+def test_a_claimed_order_waits_for_its_lease(shop):
+    _, fake = shop
+    purchase_id = new_order()
+    fake.complete(purchase_id)
+    later = utcnow() + timedelta(seconds=61)
+    assert sweep_module.claim(db.session(), [purchase_id]) == [purchase_id]  # another host
+    assert run_sweep(min_age=60, now=later).checked == 0
+    assert state(purchase_id) == ("pending", None)
