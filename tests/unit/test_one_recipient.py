@@ -71,7 +71,7 @@ def test_one_usable_address_is_queued_as_the_only_recipient(shop):
     assert row.to_address == "Anna.Andersson@example.com"  # the domain normalised
     app, _ = shop
     done = app.test_client().get(f"/checkout/done?purchaseId={purchase_id}")
-    assert "a confirmation e-mail is on its way" in done.get_data(as_text=True)
+    assert "A confirmation e-mail is on its way to" in done.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("mail", [m for m in UNUSABLE if not m.startswith("Anna <")])
