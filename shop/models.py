@@ -278,6 +278,64 @@ class OrderLine(Base):
         return self.delivered_quantity - self.returned_quantity
 
 
+class EventOutcome(enum.StrEnum):
+    """What one order event records (``OrderEvent.outcome``)."""
+
+    # What a notification (callback, browser, sweep, an admin's check) did: the confirm step.
+    PAID = "paid"
+    HELD = "held"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"  # the order was already final; nothing changed
+    PENDING = "pending"
+    AVARDA_UNAVAILABLE = "avarda_unavailable"
+    ATTENTION = "attention"  # Avarda said something new the shop cannot act on
+    ATTENTION_AGAIN = "attention_again"  # the same as before; still waiting for a person
+
+    # Avarda's answer to a Commerce call (the event's ``action_id``): "<kind>_<answer>".
+    DELIVER_APPLIED = "deliver_applied"
+    DELIVER_REFUSED = "deliver_refused"
+    DELIVER_UNKNOWN = "deliver_unknown"
+    RETURN_APPLIED = "return_applied"
+    RETURN_REFUSED = "return_refused"
+    RETURN_UNKNOWN = "return_unknown"
+    REFUND_APPLIED = "refund_applied"
+    REFUND_REFUSED = "refund_refused"
+    REFUND_UNKNOWN = "refund_unknown"
+    CLOSE_APPLIED = "close_applied"
+    CLOSE_REFUSED = "close_refused"
+    CLOSE_UNKNOWN = "close_unknown"
+    CANCEL_APPLIED = "cancel_applied"
+    CANCEL_REFUSED = "cancel_refused"
+    CANCEL_UNKNOWN = "cancel_unknown"
+
+    EMAIL_RESENT = "email_resent"  # an admin queued the confirmation e-mail again
+
+    @classmethod
+    def of_commerce(cls, kind: CommerceKind, answer: str) -> EventOutcome:
+        """The outcome of a Commerce call of ``kind`` that Avarda ``answer``-ed
+        (``applied``, ``refused`` or ``unknown``)."""
+        return cls(f"{kind.value}_{answer}")
+
+    @property
+    def is_notification(self) -> bool:
+        """Recorded by the confirm step (the order's timeline of notifications)."""
+        return self in _NOTIFICATION_OUTCOMES
+
+
+_NOTIFICATION_OUTCOMES = frozenset(
+    {
+        EventOutcome.PAID,
+        EventOutcome.HELD,
+        EventOutcome.FAILED,
+        EventOutcome.DUPLICATE,
+        EventOutcome.PENDING,
+        EventOutcome.AVARDA_UNAVAILABLE,
+        EventOutcome.ATTENTION,
+        EventOutcome.ATTENTION_AGAIN,
+    }
+)
+
+
 class OrderEvent(Base):
     """One notification about an order (callback, browser return, sweep or an admin's
     check), duplicates included, or one step of a Commerce action (``action_id``); written
@@ -293,7 +351,7 @@ class OrderEvent(Base):
     #: Identical browser returns after this one, counted here instead of a row each.
     repeats: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     avarda_state: Mapped[str | None] = mapped_column(sa.String(40))
-    outcome: Mapped[str] = mapped_column(sa.String(32))
+    outcome: Mapped[EventOutcome] = mapped_column(_stored_as_text(EventOutcome, 32))
     detail: Mapped[str] = mapped_column(sa.Text, default="")
     admin_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("admin_user.id", ondelete="SET NULL")

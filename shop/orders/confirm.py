@@ -67,7 +67,15 @@ from ..avarda import (
     decimal_to_minor,
     payment_method_label,
 )
-from ..models import ConfirmPath, Order, OrderEvent, OrderState, OutboxEmail, Product
+from ..models import (
+    ConfirmPath,
+    EventOutcome,
+    Order,
+    OrderEvent,
+    OrderState,
+    OutboxEmail,
+    Product,
+)
 from ..texts import render_email
 from ..transactions import end_read, lock_order, write_transaction
 from .cart_change import settle_by_price
@@ -85,19 +93,6 @@ class ConfirmOutcome(enum.StrEnum):
     UNKNOWN_PURCHASE = "unknown_purchase"  # no order has this purchase id
     AVARDA_UNAVAILABLE = "avarda_unavailable"  # no trustworthy status to act on
     NEEDS_ATTENTION = "needs_attention"  # Avarda's answer means nothing the shop knows
-
-
-class EventOutcome(enum.StrEnum):
-    """What one notification did, as stored in ``OrderEvent.outcome``."""
-
-    PAID = "paid"
-    HELD = "held"
-    FAILED = "failed"
-    DUPLICATE = "duplicate"  # the order was already final; nothing changed
-    PENDING = "pending"
-    AVARDA_UNAVAILABLE = "avarda_unavailable"
-    ATTENTION = "attention"  # Avarda said something new the shop cannot act on
-    ATTENTION_AGAIN = "attention_again"  # the same as before; still waiting for a person
 
 
 @dataclass(frozen=True)
@@ -219,7 +214,7 @@ def _record_event(
         and event_outcome is EventOutcome.DUPLICATE
         and last is not None
         and last.path == ConfirmPath.BROWSER
-        and last.outcome == EventOutcome.DUPLICATE.value
+        and last.outcome == EventOutcome.DUPLICATE
     ):
         last.repeats = (last.repeats or 0) + 1
         return
@@ -240,7 +235,7 @@ def _record_event(
             at=utcnow(),
             attempt=attempt,
             avarda_state=fit(OrderEvent.__table__.c.avarda_state, label),
-            outcome=event_outcome.value,
+            outcome=event_outcome,
             detail=detail,
             admin_id=admin_id,
         )

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..models import ConfirmPath, Order, OrderEvent, OrderState
-from .confirm import EventOutcome
 
 
 def get_order_by_token(session: Session, token: str) -> Order | None:
@@ -83,10 +82,7 @@ class Timeline:
 def timeline(session: Session, order: Order) -> Timeline:
     """The notifications only: Commerce steps and resent e-mails are told apart
     (``templates/orders/_after_payment.html``)."""
-    notifications = {outcome.value for outcome in EventOutcome}
     events = [
-        e
-        for e in order_events(session, order)
-        if e.action_id is None and e.outcome in notifications
+        e for e in order_events(session, order) if e.action_id is None and e.outcome.is_notification
     ]
     return Timeline(order, events)

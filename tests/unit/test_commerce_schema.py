@@ -12,8 +12,9 @@ from flask_migrate import downgrade, upgrade
 from shop import MIGRATIONS_DIR
 from shop.catalog import get_product_by_sku
 from shop.extensions import avarda_client, db
-from shop.models import Order, OrderEvent, OrderLine, OrderState
+from shop.models import CommerceKind, EventOutcome, Order, OrderEvent, OrderLine, OrderState
 from shop.orders.checkout import begin_checkout
+from shop.orders.commerce import Answer
 from shop.orders.confirm import ConfirmOutcome, confirm_purchase
 
 BEFORE_COMMERCE = "c3e1f0a7d5b2"
@@ -140,3 +141,11 @@ def test_an_admin_check_is_recorded_with_the_admin(shop):
         sa.select(OrderEvent).where(OrderEvent.order_id == result.order.id)
     ).one()
     assert (event.path, event.admin_id, event.outcome) == ("admin", admin_id, "paid")
+
+
+@pytest.mark.parametrize("kind", list(CommerceKind))
+@pytest.mark.parametrize("answer", list(Answer))
+def test_every_answer_to_every_commerce_call_is_an_event_outcome(kind, answer):
+    outcome = EventOutcome.of_commerce(kind, answer.value)
+    assert outcome == f"{kind.value}_{answer.value}"
+    assert not outcome.is_notification
