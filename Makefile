@@ -8,7 +8,7 @@ SHOP_PORT ?= 5000
 SANDBOX_PORT ?= 5001
 export SHOP_PORT SANDBOX_PORT
 
-.PHONY: run test lint lock demo-close-browser bench clean-instance
+.PHONY: run sandbox test lint lock demo-close-browser bench clean-instance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ run: $(VENV)/.run-deps
 	$(BIN)/flask --app wsgi:app setup
 	$(BIN)/flask --app wsgi:sandbox init-db
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+# The sandbox alone, for a shop of yours: its API, JS client and dashboard on
+# SANDBOX_PORT, and the callback worker (README: Running the sandbox alone).
+sandbox: $(VENV)/.run-deps
+	$(BIN)/flask --app wsgi:app init-settings
+	$(BIN)/flask --app wsgi:sandbox init-db
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile sandbox delivery
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

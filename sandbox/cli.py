@@ -77,10 +77,12 @@ def deliver_command(once: bool, poll_interval: float | None) -> None:
 @with_appcontext
 def init_db_command() -> None:
     """Create the sandbox's tables and configured merchants (idempotent)."""
+    from sandbox.config import configured_merchants
     from sandbox.merchants import init_db
 
     init_db()
-    click.echo("Sandbox database ready.")
+    codes = ", ".join(configured_merchants(current_app.config)) or "none configured"
+    click.echo(f"Sandbox database ready. Merchants (site codes): {codes}.")
 
 
 def register_commands(app: Flask) -> None:

@@ -8,7 +8,9 @@ callback's Authorization header are never shown (``***``) nor quoted in an error
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
+import json
 import random
 import time
 from collections.abc import Mapping
@@ -242,40 +244,56 @@ def update(site_code: str, data: Any) -> dict[str, Any]:
 
 
 def ensure_configured() -> list[str]:
-    """Create every configured merchant that is missing; returns the created site codes.
+    """Store the configured merchants; returns the site codes created or updated.
 
-    Existing rows are left alone: settings changed at run time survive restarts.
-    A configured merchant with invalid initial settings stops here with a clear error.
+    A missing merchant is created with its configured settings. An existing one gets
+    them again only when the configuration changed since they were last applied (for
+    the demo merchant: new ``CALLBACK_USERNAME``/``CALLBACK_PASSWORD``), so settings
+    changed at run time (dashboard, admin API) survive restarts until then. A configured
+    merchant with invalid initial settings stops here with a clear error.
     """
-    created: list[str] = []
+    changed: list[str] = []
     for code, conf in configured_merchants(current_app.config).items():
         initial = {k: v for k, v in conf.items() if k not in {"site_code", "site_password"}}
         clean = validate_settings(initial)
+        digest = _digest(initial)
         try:
             with transaction():
-                exists = db.session.scalar(sa.select(Merchant.id).filter_by(site_code=code))
-                if exists is not None:
-                    continue
-                merchant = Merchant(
-                    site_code=code,
-                    callback_auth_scheme="None",
-                    retry_schedule_ms=list(DEFAULT_SETTINGS["retry_schedule_ms"]),
-                    retry_every_ms=DEFAULT_SETTINGS["retry_every_ms"],
-                    max_attempts=DEFAULT_SETTINGS["max_attempts"],
-                    purchase_timeout_seconds=current_app.config["SANDBOX_PURCHASE_TIMEOUT"],
+                merchant = db.session.scalar(
+                    sa.select(Merchant).filter_by(site_code=code).with_for_update()
                 )
+                if merchant is None:
+                    merchant = Merchant(
+                        site_code=code,
+                        callback_auth_scheme="None",
+                        retry_schedule_ms=list(DEFAULT_SETTINGS["retry_schedule_ms"]),
+                        retry_every_ms=DEFAULT_SETTINGS["retry_every_ms"],
+                        max_attempts=DEFAULT_SETTINGS["max_attempts"],
+                        purchase_timeout_seconds=current_app.config["SANDBOX_PURCHASE_TIMEOUT"],
+                    )
+                    db.session.add(merchant)
+                elif merchant.configured_digest == digest:
+                    continue
                 _apply(merchant, clean)
-                db.session.add(merchant)
-                created.append(code)
+                merchant.configured_digest = digest
+                changed.append(code)
         except IntegrityError:
             continue  # created concurrently by another process: fine
-    return created
+    return changed
+
+
+def _digest(initial: Mapping[str, Any]) -> str:
+    """A fingerprint of a merchant's configured settings (they include its callback
+    secret, which the row holds anyway)."""
+    text = json.dumps(initial, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def init_db() -> None:
     """Create the tables and store configured merchants (in an app context).
 
-    Idempotent: existing merchants keep the settings changed at run time.
+    Idempotent: existing merchants keep the settings changed at run time, unless their
+    configuration changed (:func:`ensure_configured`).
     """
     from sandbox import models  # noqa: F401 - the models register the tables
 
@@ -288,6 +306,7 @@ def init_db() -> None:
 ADDED_COLUMNS = {
     "callback_allowed_origins": "JSON",
     "realistic_latency": "BOOLEAN NOT NULL DEFAULT false",
+    "configured_digest": "VARCHAR(64)",
 }
 
 

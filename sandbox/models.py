@@ -77,6 +77,9 @@ class Merchant(Base):
     hold the static Authorization header the sandbox sends (never logged or shown).
     ``callback_allowed_origins`` NULL means the default: the origin of SHOP_PUBLIC_URL.
     (``callback_allowed_hosts``, the host list of earlier versions, is no longer read.)
+    ``configured_digest`` fingerprints the configured settings last applied
+    (``merchants.ensure_configured``): a change in the configuration reaches the row,
+    while settings changed at run time survive restarts.
     """
 
     __tablename__ = "merchants"
@@ -98,6 +101,7 @@ class Merchant(Base):
     never_call_done: Mapped[bool] = mapped_column(default=False)
     realistic_latency: Mapped[bool] = mapped_column(default=False)
     purchase_timeout_seconds: Mapped[int]
+    configured_digest: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import sqlite3
+from contextlib import closing
+
 import pytest
 
-from tests.sandbox.support import ADMIN, SITE_CODE, UNREACHABLE
+from sandbox import create_app, init_db, merchants
+from sandbox.db import db
+from tests.sandbox.support import ADMIN, SITE_CODE, UNREACHABLE, base_config
 
 
 def test_admin_api_needs_the_sandbox_admin_login(sandbox):
@@ -220,6 +226,49 @@ def test_init_db_keeps_settings_changed_at_run_time(sandbox):
     with sandbox.app.app_context():
         init_db()
     assert sandbox.settings()["callback_copies"] == 3
+
+
+def authorization_after_restart(db_path, **config) -> tuple[str | None, dict]:
+    """The demo merchant's callback header and settings after ``init_db`` in a sandbox
+    restarted on the same database with ``config`` changed."""
+    restarted = create_app(base_config(db_path, **config))
+    try:
+        with restarted.app_context():
+            init_db()
+            merchant = merchants.get(SITE_CODE)
+            return merchants.authorization_header(merchant), merchants.settings(merchant)
+    finally:
+        with restarted.app_context():
+            db.engine.dispose()
+
+
+def test_new_callback_credentials_in_the_settings_reach_the_existing_demo_merchant(
+    tmp_path, make_sandbox
+):
+    db_path = tmp_path / "kept.db"
+    sandbox = make_sandbox(db_path=db_path)
+    sandbox.settings(callback_copies=3)
+
+    header, settings = authorization_after_restart(db_path, CALLBACK_PASSWORD="rotated")
+    assert header == "Basic " + base64.b64encode(b"avarda:rotated").decode()
+    assert settings["callback_copies"] == 3  # changed at run time and not configured: kept
+
+    sandbox.settings(callback_authorization={"scheme": "Bearer", "token": "run-time"})
+    header, _ = authorization_after_restart(db_path, CALLBACK_PASSWORD="rotated")
+    assert header == "Bearer run-time"  # the configuration did not change this time
+
+
+def test_init_db_adds_what_an_older_database_lacks_and_applies_the_configuration(
+    tmp_path, make_sandbox
+):
+    db_path = tmp_path / "older.db"
+    make_sandbox(db_path=db_path)
+    with closing(sqlite3.connect(db_path)) as connection:
+        connection.execute("ALTER TABLE merchants DROP COLUMN configured_digest")
+
+    header, _ = authorization_after_restart(db_path, CALLBACK_PASSWORD="rotated")
+
+    assert header == "Basic " + base64.b64encode(b"avarda:rotated").decode()
 
 
 UNSENDABLE_AUTHORIZATION = [
