@@ -13,10 +13,15 @@ contract it follows, rule by rule, is ``docs/avarda-checkout2-protocol.md``.
 """
 
 from .callback import (
+    MAX_BODY,
+    WWW_AUTHENTICATE,
     CallbackAuthenticator,
     CallbackCredentials,
     CallbackRejected,
+    PayloadTooLarge,
     accept_purchase_completed,
+    check_before_reading,
+    parse_purchase_completed,
 )
 from .client import AvardaClient
 from .errors import (
@@ -54,7 +59,9 @@ from .wire import (
 
 __all__ = [
     "LANGUAGES",
+    "MAX_BODY",
     "PURCHASE_ID",
+    "WWW_AUTHENTICATE",
     "Address",
     "AvardaAuthError",
     "AvardaCheckoutRefused",
@@ -75,13 +82,16 @@ __all__ = [
     "InitializePayment",
     "Item",
     "Language",
+    "PayloadTooLarge",
     "PaymentMethod",
     "PaymentStatus",
     "PurchaseState",
     "Unrecognized",
     "accept_purchase_completed",
+    "check_before_reading",
     "decimal_to_minor",
     "minor_to_decimal",
     "new_tran_id",
+    "parse_purchase_completed",
     "payment_method_label",
 ]

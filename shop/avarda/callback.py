@@ -8,7 +8,8 @@ See ``docs/avarda-checkout2-protocol.md``, "The server-side callback".
 
 Everything here works on plain values (a header string, a content type, body bytes),
 so any web framework can use it. :func:`accept_purchase_completed` runs the checks in
-the only safe order, each before the next:
+the only safe order, each before the next (an asynchronous framework calls
+:func:`check_before_reading`, reads the body itself, then :func:`parse_purchase_completed`):
 
 1. authentication (:class:`CallbackAuthenticator`): before the body is read, so an
    anonymous caller cannot make the shop buffer or parse anything;
@@ -19,7 +20,8 @@ the only safe order, each before the next:
 
 Each refusal is a :class:`CallbackRejected` carrying the HTTP status to answer, a
 short error word and a message safe to send back. What to answer after that (200,
-404, 503 with ``Retry-After``) depends on the confirm step, not on this module.
+404, 503 with ``Retry-After``) depends on the confirm step, not on this module
+(``orders/callback.py`` in this project).
 """
 
 from __future__ import annotations
@@ -236,6 +238,26 @@ def parse_purchase_completed(body: bytes, max_bytes: int = MAX_BODY) -> str:
     return purchase_id
 
 
+def check_before_reading(
+    *,
+    authorization: str | None,
+    content_type: str | None,
+    content_length: int | None,
+    authenticator: CallbackAuthenticator,
+    max_bytes: int = MAX_BODY,
+) -> None:
+    """The checks that come before the body is read (authentication, content type,
+    declared size); returns, or raises a :class:`CallbackRejected`.
+
+    For a framework that reads bodies asynchronously: call this, then read at most
+    ``max_bytes + 1`` bytes, then :func:`parse_purchase_completed`.
+    """
+    authenticator.check(authorization)
+    check_content_type(content_type)
+    if content_length is not None and content_length > max_bytes:
+        raise PayloadTooLarge(max_bytes)
+
+
 def accept_purchase_completed(
     *,
     authorization: str | None,
@@ -252,9 +274,12 @@ def accept_purchase_completed(
     is refused) and may itself raise :class:`PayloadTooLarge` or :class:`BadCallback`
     (e.g. for a client that disconnected mid-body).
     """
-    authenticator.check(authorization)
-    check_content_type(content_type)
-    if content_length is not None and content_length > max_bytes:
-        raise PayloadTooLarge(max_bytes)
+    check_before_reading(
+        authorization=authorization,
+        content_type=content_type,
+        content_length=content_length,
+        authenticator=authenticator,
+        max_bytes=max_bytes,
+    )
     body = read_body(max_bytes + 1)
     return parse_purchase_completed(body, max_bytes)

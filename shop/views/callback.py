@@ -3,16 +3,10 @@
 The checks live in :mod:`shop.avarda.callback` (framework-free): authentication before
 the body is read (401, the same answer for every failure), then the content type
 (415), the size (413) and strict JSON with a ``purchaseId`` of 32 lowercase hex
-characters (400). This view only hands them the header, the content type and a way to
-read the body, and then runs the confirm step:
-
-- 200 when the shop reached a final decision (paid now or before, on hold, failed);
-- 404 when no order has this purchase id (Avarda retries, in case the order is not
-  committed yet);
-- 503 with ``Retry-After`` when Avarda's status cannot be fetched, does not say
-  Completed yet, says something the shop does not know (a State or PaymentMethod it
-  has no meaning for: recorded on the order for a person), the database is busy, or
-  the confirm step fails in any other way (logged; Avarda retries). Never a 500.
+characters (400). What to answer after the confirm step (200, 404, 503 with
+``Retry-After``, never a 500) is :mod:`shop.orders.callback`. This view only hands
+them the header, the content type and a way to read the body, and turns the answer
+into a response.
 
 Every request, rejected ones included, is then recorded in the notification log
 (``shop.orders.callback_log``): time, source address, authentication result (never the
@@ -25,15 +19,12 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from common.db import utcnow
 from shop.avarda.callback import (
-    WWW_AUTHENTICATE,
     BadCallback,
     CallbackAuthenticator,
     CallbackCredentials,
@@ -43,9 +34,9 @@ from shop.avarda.callback import (
     accept_purchase_completed,
 )
 from shop.extensions import callback_avarda_client, db
-from shop.models import AuthResult, ConfirmPath
+from shop.models import AuthResult
+from shop.orders.callback import CallbackAnswer, confirm_callback, refusal
 from shop.orders.callback_log import CallbackRecord, auth_scheme, record_callback
-from shop.orders.confirm import ConfirmOutcome, confirm_purchase
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +66,10 @@ def _read_body(limit: int) -> bytes:
         raise BadCallback("The body was cut short.") from None
 
 
-def _answer(status: int, error: str | None = None, **fields: Any) -> Response:
-    body = {"error": error, **fields} if error else fields
-    response = jsonify(body)
-    response.status_code = status
-    if status == 503:
-        response.headers["Retry-After"] = "60"
-    if status == 401:
-        response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+def _respond(answer: CallbackAnswer) -> Response:
+    response = jsonify(answer.body)
+    response.status_code = answer.status
+    response.headers.update(answer.headers)
     return response
 
 
@@ -140,40 +127,14 @@ def _handle(seen: _Seen) -> Response:
         if isinstance(exc, Unauthorized):
             has_header = bool(request.headers.get("Authorization"))
             seen.auth = AuthResult.REFUSED if has_header else AuthResult.MISSING
-        seen.outcome = exc.error
-        return _answer(exc.status, exc.error, message=exc.message)
-    seen.purchase_id = purchase_id
-
-    try:
-        result = confirm_purchase(
+        answer = refusal(exc)
+    else:
+        seen.purchase_id = purchase_id
+        answer = confirm_callback(
             db.session(),
             callback_avarda_client(),
             purchase_id,
-            ConfirmPath.CALLBACK,
             shop_url=current_app.config["SHOP_PUBLIC_URL"],
         )
-    except SQLAlchemyError:
-        log.exception("callback for %s: database error; Avarda will retry", purchase_id)
-        db.session.rollback()
-        seen.outcome = "busy"
-        return _answer(503, "busy", message="Try again later.", purchaseId=purchase_id)
-    except Exception:
-        # A bug or a broken setting: answered "try again" so the notification is not
-        # lost, and logged (without the request's headers) so someone fixes it.
-        log.exception("callback for %s: confirm step failed; Avarda will retry", purchase_id)
-        db.session.rollback()
-        seen.outcome = "error"
-        return _answer(503, "error", message="Try again later.", purchaseId=purchase_id)
-
-    outcome = result.outcome
-    seen.outcome = outcome.value
-    if outcome is ConfirmOutcome.UNKNOWN_PURCHASE:
-        return _answer(404, "unknown_purchase", purchaseId=purchase_id)
-    if result.is_done and result.order is not None:
-        return _answer(200, purchaseId=purchase_id, outcome=outcome.value, state=result.order.state)
-    messages = {
-        ConfirmOutcome.AVARDA_UNAVAILABLE: "Avarda's status could not be fetched.",
-        ConfirmOutcome.NEEDS_ATTENTION: "Avarda's answer needs a person; it was recorded.",
-    }
-    message = messages.get(outcome, "Avarda does not report this purchase as completed yet.")
-    return _answer(503, outcome.value, message=message, purchaseId=purchase_id)
+    seen.outcome = answer.outcome
+    return _respond(answer)

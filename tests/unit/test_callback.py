@@ -272,7 +272,7 @@ def test_database_error_is_503_not_500(shop, monkeypatch):
     def broken(*_args, **_kwargs):
         raise OperationalError("SELECT 1", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(sys.modules["shop.views.callback"], "confirm_purchase", broken)
+    monkeypatch.setattr(sys.modules["shop.orders.callback"], "confirm_purchase", broken)
     response = shop.post({"purchaseId": purchase_id})
     assert response.status_code == 503 and response.json["error"] == "busy"
 
@@ -284,14 +284,14 @@ def test_any_confirm_failure_is_logged_and_503_not_500(shop, monkeypatch, caplog
     def broken(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr(sys.modules["shop.views.callback"], "confirm_purchase", broken)
-    with caplog.at_level(logging.ERROR, logger="shop.views.callback"):
+    monkeypatch.setattr(sys.modules["shop.orders.callback"], "confirm_purchase", broken)
+    with caplog.at_level(logging.ERROR, logger="shop.orders.callback"):
         response = shop.post({"purchaseId": purchase_id})
 
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert response.json["purchaseId"] == purchase_id
     assert shop.state(purchase_id) == "pending"
-    [record] = [r for r in caplog.records if r.name == "shop.views.callback"]
+    [record] = [r for r in caplog.records if r.name == "shop.orders.callback"]
     assert record.exc_info and record.exc_info[1] is error and purchase_id in record.getMessage()
     assert CALLBACK_PASSWORD not in caplog.text and GOOD not in caplog.text
 
