@@ -7,34 +7,18 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 import subprocess
 import sys
 import textwrap
 import tomllib
 from decimal import Decimal
-from pathlib import Path
 
 from werkzeug import Request, Response
 
-ROOT = Path(__file__).resolve().parents[2]
-GUIDE = ROOT / "docs" / "integration-guide.md"
+from tests.integration.copying import ROOT, copy_core, copy_set
+
 PID = "5f0c1e2d3a4b5c6d7e8f9a0b1c2d3e4f"
 PACKAGE = "payments"
-
-
-def copy_command() -> str:
-    """The guide's shell block that copies the core (the one that copies shop/avarda)."""
-    blocks = re.findall(r"```sh\n(.*?)```", GUIDE.read_text(), flags=re.S)
-    found = [block for block in blocks if "shop/avarda" in block and "common" in block]
-    assert len(found) == 1, "the guide has one sh block that copies the core"
-    return found[0]
-
-
-def copy_set() -> list[Path]:
-    """What the guide's command copies from the shop, as paths in this repository."""
-    names = re.findall(r"\bshop/[\w/.]+", copy_command())
-    return [ROOT / name.rstrip("/") for name in names]
 
 
 SCRIPT = textwrap.dedent(
@@ -128,17 +112,7 @@ def test_the_guides_copy_runs_the_confirm_step_under_another_name(tmp_path, http
     httpserver.expect_request(api + "InitializePayment").respond_with_handler(stub.initialize)
     httpserver.expect_request(api + "GetPaymentStatus").respond_with_handler(stub.status)
     project = tmp_path / "project"
-    project.mkdir()
-
-    copied = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", copy_command()],
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "DEST": str(project), "PKG": PACKAGE},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert copied.returncode == 0, copied.stderr
+    copy_core(project, PACKAGE)
     (project / "check.py").write_text(SCRIPT)
 
     # -E -s: no PYTHONPATH, no user site; only the script's folder (the project) is on
