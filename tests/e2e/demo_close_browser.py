@@ -142,12 +142,14 @@ def run(demo: Demo, screenshot: Path, browser: Browser, out: Callable[[str], Non
         expect(shopper.form.get_by_role("button", name="Complete purchase")).to_be_visible()
         clock.say(f"Checkout page with Avarda's form: order {number}")
         shopper.complete_purchase("Invoice")
-        clock.say("Clicked Complete purchase (invoice)")
         notice = shopper.form.get_by_text("Close this tab")
         expect(notice).to_be_visible()
         purchase_id = requests.get(f"{order_url}/status", timeout=5).json()["purchase_id"]
         purchase = requests.get(f"{api}/Purchases/{purchase_id}", auth=admin, timeout=5)
-        clock.say("Avarda completed the purchase", at=_when(purchase.json()["Completed"]))
+        clock.say(
+            "Clicked Complete purchase (invoice): Avarda completed the purchase",
+            at=_when(purchase.json()["Completed"]),
+        )
         notice_text = notice.inner_text()
         context.close()
         clock.say(f'The form said "{notice_text}" The tab is closed: done() never runs.')
@@ -172,7 +174,7 @@ def run(demo: Demo, screenshot: Path, browser: Browser, out: Callable[[str], Non
             at=_when(status["confirmed_at"]),
         )
 
-        viewer = browser.new_context(viewport={"width": 1000, "height": 900})
+        viewer = browser.new_context(viewport={"width": 1000, "height": 900}, locale="en-GB")
         page = viewer.new_page()
         page.goto(order_url)
         clock.say("The order's page, opened in a new browser:")
