@@ -11,12 +11,21 @@ sandbox); otherwise only a connection given the execution option :data:`IMMEDIAT
 The caveat of the second mode: every write must go through such a transaction, and no
 code may keep one open across a network call. On PostgreSQL none of this applies and
 ``SELECT … FOR UPDATE`` takes row locks (SQLite's compiler drops that clause).
+
+Writers of one process take turns on a lock of their own first (:func:`writer_turn`):
+SQLite's busy handler polls with sleeps growing to 100 ms, so under load a write lock
+freed by one thread sat idle while its neighbours slept; a Python lock hands it over at
+once, and only writers of other processes still meet the busy handler.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,6 +89,7 @@ def configure_sqlite(
     left alone."""
     if engine.dialect.name != "sqlite":
         return
+    _writer_locks[engine] = (threading.RLock(), busy_timeout_ms / 1000)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -95,6 +105,34 @@ def configure_sqlite(
     def _on_begin(connection: sa.Connection) -> None:
         immediate = always_immediate or connection.get_execution_options().get(IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_writer_locks: weakref.WeakKeyDictionary[sa.Engine, tuple[threading.RLock, float]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextmanager
+def writer_turn(bind: sa.Engine | sa.Connection) -> Iterator[None]:
+    """Wrap a write transaction: on a SQLite engine set up by :func:`configure_sqlite`,
+    wait for this process's other writers first (see the module docstring); elsewhere,
+    nothing.
+
+    The wait is bounded by the busy timeout; after it the transaction goes ahead and
+    SQLite's own busy handling decides, so a stuck writer still ends in "database is
+    locked" rather than a hang.
+    """
+    entry = _writer_locks.get(bind if isinstance(bind, sa.Engine) else bind.engine)
+    if entry is None:
+        yield
+        return
+    lock, timeout = entry
+    acquired = lock.acquire(timeout=timeout)
+    try:
+        yield
+    finally:
+        if acquired:
+            lock.release()
 
 
 def max_length(column: sa.ColumnElement[Any]) -> int | None:

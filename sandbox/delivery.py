@@ -4,6 +4,8 @@ How a delivery survives anything:
 
 * The delivery row is written in the same transaction that completes the purchase
   (:func:`create_deliveries`), so a completed purchase always has its callback queued.
+  The worker waits on a :class:`~sandbox.db.CommitWatch`, so it wakes when that
+  transaction commits, not at its next poll (the poll only covers later retries).
 * A worker *claims* one due row at a time by setting a lease (a random token and an expiry)
   and inserting an attempt row with outcome "sending", then commits and sends with no
   transaction open. Two workers never hold the same lease: the claim runs under SQLite's
@@ -25,7 +27,9 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,11 +40,14 @@ import sqlalchemy as sa
 from flask import current_app
 
 from sandbox import merchants
-from sandbox.db import db, transaction, utcnow
+from sandbox.db import announce, db, transaction, utcnow
 from sandbox.errors import NotFoundError, StateError
 from sandbox.models import Delivery, DeliveryAttempt, DeliveryStatus, Merchant, Purchase
 
 log = logging.getLogger(__name__)
+
+#: What the delivery worker's :class:`~sandbox.db.CommitWatch` listens to (PostgreSQL).
+CHANNEL = "sandbox_deliveries"
 
 SENDING = "sending"
 DELIVERED = "delivered"
@@ -95,6 +102,7 @@ def create_deliveries(purchase: Purchase, merchant: Merchant, now: datetime) -> 
                 created_at=now,
             )
         )
+    announce(CHANNEL)
 
 
 def _claim(skip: set[int]) -> Claim | None:
@@ -228,15 +236,40 @@ def _safe_url(url: str) -> str:
         return "<invalid url>"
 
 
-def deliver_due() -> int:
+def deliver_due(senders: Executor | None = None, count: int = 1) -> int:
     """Send every delivery that is due now, each at most once; returns the attempts made.
+
+    Alone (no ``senders``) the calling thread sends one callback after another. With an
+    executor, ``count`` of its threads send at once, as Avarda does: each takes the next
+    due delivery as soon as its previous attempt is recorded, so a slow shop answer does
+    not hold up every other callback. Claims are made one at a time; each thread works
+    in an app context of its own (its own database session).
 
     Run in an app context. Safe to run in several threads or processes at once.
     """
     attempted: set[int] = set()
-    while (claim := _claim(attempted)) is not None:
-        attempted.add(claim.delivery_id)
-        _record(claim, _send(claim))
+    guard = threading.Lock()
+
+    def send_until_none_due() -> None:
+        while True:
+            with guard:
+                claim = _claim(attempted)
+                if claim is None:
+                    return
+                attempted.add(claim.delivery_id)
+            _record(claim, _send(claim))
+
+    if senders is None or count <= 1:
+        send_until_none_due()
+        return len(attempted)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def in_app_context() -> None:
+        with app.app_context():
+            send_until_none_due()
+
+    for future in [senders.submit(in_app_context) for _ in range(count)]:
+        future.result()
     return len(attempted)
 
 
@@ -254,6 +287,7 @@ def redeliver(delivery_id: int) -> Delivery:
         delivery.round_base = delivery.attempt_count
         delivery.next_attempt_at = utcnow()
         delivery.lease_token = delivery.lease_expires_at = None
+        announce(CHANNEL)
     return delivery
 
 

@@ -8,7 +8,8 @@ as long as its engine got :func:`common.db.configure_sqlite` on SQLite.
 keep a transaction across a network call), then runs its block in a fresh transaction
 that commits on success and rolls back on any exception. On SQLite it begins with
 ``BEGIN IMMEDIATE``: the database write lock is taken at once, so concurrent writers
-queue instead of failing half-way.
+queue instead of failing half-way (the threads of one process queue on
+:func:`common.db.writer_turn` first, which hands the lock over without SQLite's sleeps).
 
 ``lock_order()`` is the serialisation point of the confirm step: ``SELECT … FOR
 UPDATE`` on PostgreSQL; on SQLite the write transaction already holds the database
@@ -25,7 +26,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from common.db import IMMEDIATE
+from common.db import IMMEDIATE, writer_turn
 
 from .models import Order
 
@@ -34,7 +35,7 @@ from .models import Order
 def write_transaction(session: Session) -> Iterator[Session]:
     if session.in_transaction():
         session.commit()
-    with session.begin():
+    with writer_turn(session.get_bind()), session.begin():
         session.connection(execution_options={IMMEDIATE: True})
         yield session
 

@@ -5,6 +5,8 @@ fixtures that build them are in ``conftest.py``."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -118,6 +120,37 @@ class Sandbox:
 
         with self.app.app_context():
             return deliver_due()
+
+    @contextmanager
+    def worker(self, poll_interval: float) -> Iterator[threading.Event]:
+        """The delivery worker's loop (``flask deliver``) in a thread, as long as the
+        block runs; yields an event set each time it goes idle (waits for a commit)."""
+        from sandbox.cli import run_worker
+        from sandbox.db import CommitWatch, db
+        from sandbox.delivery import CHANNEL
+
+        idle, stop = threading.Event(), threading.Event()
+
+        class Watch(CommitWatch):
+            def wait(self, timeout: float, stop: threading.Event) -> bool:
+                idle.set()
+                return super().wait(timeout, stop)
+
+        def work() -> None:
+            with self.app.app_context():
+                watch = Watch(db.engine, CHANNEL)
+                try:
+                    run_worker(False, poll_interval, stop, watch)
+                finally:
+                    watch.close()
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        try:
+            yield idle
+        finally:
+            stop.set()
+            thread.join(10)
 
     def deliver_until(self, purchase_id: str, status: str, timeout: float = 10) -> list[dict]:
         """Run the worker (as a test runs it in a thread) until every delivery has ``status``."""

@@ -6,9 +6,11 @@ import base64
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from tests.harness import wait_until
 from tests.sandbox.support import CALLBACK_AUTH
 
 
@@ -45,6 +47,41 @@ def test_delivers_json_with_the_static_authorization_header(sandbox, receiver, c
     assert "shop=1" not in logged  # query strings are not logged
     assert sandbox.deliver() == 0
     assert len(receiver.hits()) == 1
+
+
+def test_an_idle_worker_is_woken_by_the_commit_of_a_delivery(sandbox, receiver):
+    """The worker sends a new callback as soon as its purchase completes, not at its next
+    poll (a minute here: the deadline below is far shorter)."""
+    with sandbox.worker(poll_interval=60) as idle:
+        assert idle.wait(10)
+        purchase_id = completed_purchase(sandbox, f"{receiver.url}/callback")
+        wait_until(receiver.hits, timeout=20, message="sent before the next poll")
+    assert [json.loads(hit["body"]) for hit in receiver.hits()] == [{"purchaseId": purchase_id}]
+    assert deliveries(sandbox, purchase_id)[0]["status"] == "delivered"
+
+
+def test_senders_send_callbacks_at_once(sandbox, receiver):
+    """With two senders, a shop slow to answer one callback does not hold up the next."""
+    from sandbox.delivery import deliver_due
+
+    receiver.script = ["block", "block"]
+    ids = [completed_purchase(sandbox, f"{receiver.url}/callback") for _ in range(3)]
+    made: list[int] = []
+
+    def deliver(senders: ThreadPoolExecutor) -> None:
+        with sandbox.app.app_context():
+            made.append(deliver_due(senders, 2))
+
+    with ThreadPoolExecutor(2) as senders:
+        thread = threading.Thread(target=deliver, args=(senders,))
+        thread.start()
+        wait_until(lambda: len(receiver.hits()) == 2, timeout=10, message="two in flight")
+        receiver.release()
+        thread.join(30)
+    assert made == [3]
+    sent = sorted(json.loads(hit["body"])["purchaseId"] for hit in receiver.hits())
+    assert sent == sorted(ids)
+    assert all(deliveries(sandbox, pid)[0]["status"] == "delivered" for pid in ids)
 
 
 def test_bearer_and_no_authorization(sandbox, receiver):

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tests.harness import postgres_database
+from tests.harness import postgres_database, wait_until
 from tests.sandbox.support import SITE_CODE, cart
 
 pytestmark = pytest.mark.postgres
@@ -46,6 +46,16 @@ def test_api_completion_and_concurrent_delivery_on_postgres(pg_sandbox, receiver
     assert sum(counts) == 8
     sent = sorted(json.loads(hit["body"])["purchaseId"] for hit in receiver.hits())
     assert sent == sorted(ids)
+
+
+def test_an_idle_worker_is_woken_by_notify_on_postgres(pg_sandbox, receiver):
+    """On PostgreSQL the commit of a delivery NOTIFYs the worker (its poll: a minute)."""
+    with pg_sandbox.worker(poll_interval=60) as idle:
+        assert idle.wait(10)
+        purchase_id = pg_sandbox.initialize()
+        pg_sandbox.complete(purchase_id, PurchaseCompletedCallbackUrl=f"{receiver.url}/callback")
+        wait_until(receiver.hits, timeout=20, message="sent before the next poll")
+    assert [json.loads(hit["body"]) for hit in receiver.hits()] == [{"purchaseId": purchase_id}]
 
 
 def test_values_longer_than_their_columns_are_400_not_500_on_postgres(pg_sandbox):
