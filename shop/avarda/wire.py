@@ -472,7 +472,20 @@ def dumps_exact(payload: Any) -> str:
         return value
 
     text = json.dumps(swap(payload), ensure_ascii=False)
-    return re.sub(rf'"{marker}:(\d+)"', lambda m: format(decimals[int(m.group(1))], "f"), text)
+    if not decimals:
+        return text
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) != marker:
+            return match.group(0)
+        return format(decimals[int(match.group(2))], "f")
+
+    return _PLACEHOLDER.sub(number, text)
+
+
+#: One pattern for every call: a pattern made from each call's marker would be compiled
+#: anew every time (the marker is random, so the ``re`` cache never hits).
+_PLACEHOLDER = re.compile(r'"([0-9a-f]{16}):(\d+)"')
 
 
 def loads_strict(content: bytes) -> Any:
