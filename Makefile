@@ -29,6 +29,10 @@ lock: $(VENV)/.test-deps
 	$(PIP_COMPILE) --upgrade -o requirements.lock requirements.txt
 	$(PIP_COMPILE) --upgrade -c requirements.lock -o requirements-dev.lock requirements-dev.txt
 
+$(VENV)/.bench-deps: requirements-bench.txt $(VENV)/.test-deps | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements-bench.txt
+	touch $@
+
 run: $(VENV)/.run-deps
 	$(BIN)/flask --app wsgi:app init-settings
 	$(BIN)/flask --app wsgi:app setup
@@ -55,8 +59,10 @@ test: lint
 demo-close-browser: $(VENV)/.test-deps
 	$(BIN)/python -m tests.e2e.demo_close_browser $(DEMO_ARGS)
 
-bench: $(VENV)/.test-deps
-	$(BIN)/python -m bench.confirm_race
+# The benchmarks (bench/__main__.py): make bench ARGS="--db postgresql URL" for PostgreSQL,
+# ARGS="--quick" for a short run. Needs wrk (sudo apt-get install wrk).
+bench: $(VENV)/.bench-deps
+	$(BIN)/python -m bench $(ARGS)
 
 clean-instance:
 	rm -f instance/*.db instance/*.db-wal instance/*.db-shm instance/settings.env
