@@ -18,6 +18,7 @@ the traceback).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -35,6 +36,17 @@ class AppSettings(BaseSettings):
     model_config = SettingsConfigDict(
         extra="ignore", env_ignore_empty=True, env_file_encoding="utf-8"
     )
+
+
+def instance_path_from_env() -> str | None:
+    """The instance folder named by ``INSTANCE_PATH`` (made absolute), or None for Flask's
+    default, ``instance/`` beside the code.
+
+    Read when an app is built, never at import. The tests' processes get their own folder
+    this way, so a developer's ``instance/settings.env`` never reaches them.
+    """
+    value = os.environ.get("INSTANCE_PATH", "").strip()
+    return str(Path(value).expanduser().resolve()) if value else None
 
 
 class ConfigError(RuntimeError):

@@ -21,6 +21,7 @@ from flask import Flask
 from flask_wtf import CSRFProtect
 
 from common.db import private_sqlite_file
+from common.settings import instance_path_from_env
 from sandbox import config as config_module
 from sandbox.db import configure_sqlite, db
 from sandbox.jsonutil import DecimalJSONProvider
@@ -51,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the sandbox app. ``test_config`` replaces the settings file and environment."""
     app = Flask(
         __name__,
+        instance_path=instance_path_from_env(),
         instance_relative_config=True,
         static_url_path="/CheckOut2/Sandbox/static",
     )

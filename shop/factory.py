@@ -18,6 +18,7 @@ from flask import Flask, abort, g, request
 from flask.typing import ResponseReturnValue
 
 from common.db import configure_sqlite, private_sqlite_file
+from common.settings import instance_path_from_env
 from shop.config import ConfigError, build_config
 from shop.extensions import MIGRATIONS_DIR, csrf, db, login_manager, migrate
 
@@ -40,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """
     app = Flask(
         __name__,
+        instance_path=instance_path_from_env(),
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

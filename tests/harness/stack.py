@@ -125,11 +125,18 @@ class Stack:
 
     @property
     def env(self) -> dict[str, str]:
-        """The processes' environment: the settings, and ``.venv/bin`` first on PATH (the
-        Procfile says ``gunicorn`` and ``flask``)."""
+        """The processes' environment: the settings, ``.venv/bin`` first on PATH (the
+        Procfile says ``gunicorn`` and ``flask``), and an instance folder of the stack's own
+        (a developer's ``instance/settings.env`` must not fill in what a test left unset)."""
         inherited = {k: os.environ[k] for k in INHERITED if k in os.environ}
         path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-        return {**inherited, "PATH": path, "PYTHONUNBUFFERED": "1", **self.settings.env()}
+        return {
+            **inherited,
+            "PATH": path,
+            "PYTHONUNBUFFERED": "1",
+            "INSTANCE_PATH": str(self.workdir / "instance"),
+            **self.settings.env(),
+        }
 
     # -- in-process twins -------------------------------------------------------------------
     @cached_property
