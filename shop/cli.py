@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
+from common.db import utcnow
 from shop.catalog import seed_catalogue
 from shop.config import MAX_SECONDS
 from shop.demo import SETTINGS_FILE, describe, ensure_settings, sandbox_login
@@ -21,6 +23,7 @@ from shop.extensions import MIGRATIONS_DIR, avarda_client, db
 from shop.mail.outbox import BATCH_LIMIT, send_due
 from shop.mail.transport import transport_from_config
 from shop.orders.admins import MIN_PASSWORD_LENGTH, AdminError, create_admin, seed_admin
+from shop.orders.callback_log import prune_callbacks
 from shop.orders.sweep import sweep
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,10 @@ def reconcile_command(every: float | None, min_age: float | None) -> None:
         )
         if every is None or report.checked:
             click.echo(f"reconcile: {report}")
+        kept = timedelta(days=config["CALLBACK_LOG_DAYS"])
+        pruned = prune_callbacks(db.session(), utcnow() - kept)
+        if pruned:
+            click.echo(f"reconcile: deleted {pruned} notification log rows older than {kept}")
         return False
 
     _repeat("reconcile", every, one_pass)

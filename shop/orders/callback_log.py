@@ -6,15 +6,21 @@ SQLAlchemy ``Session`` and plain values. What is recorded is chosen so that the 
 can be shown to support staff: never the ``Authorization`` value or the body, only
 whether authentication succeeded and the header's scheme word.
 
-The log grows by one row per callback and is never pruned here (a shop with much
-traffic would delete old rows on a schedule).
+Bounded on purpose: anyone can send a refused request, so one process records at most
+:data:`REFUSED_PER_MINUTE` of them a minute (:class:`RefusalBudget`; the rest are only
+counted in a warning), and :func:`prune_callbacks` deletes rows older than the
+retention period (the sweeper calls it, ``CALLBACK_LOG_DAYS``). Authenticated callbacks
+are always recorded.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 import math
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -28,7 +34,13 @@ from common.db import fit, max_length
 from ..models import AuthResult, CallbackLog
 from ..transactions import write_transaction
 
+log = logging.getLogger(__name__)
+
 PAGE_SIZE = 50
+#: Refused requests (no or wrong credentials) one process records per minute.
+REFUSED_PER_MINUTE = 60
+#: Rows one pruning transaction deletes, so that callbacks never wait long for the lock.
+PRUNE_BATCH = 2000
 _COLUMNS = CallbackLog.__table__.c
 #: Built once: a Core INSERT is compiled once and costs little per callback.
 _INSERT = cast(sa.Table, CallbackLog.__table__).insert()
@@ -64,12 +76,52 @@ def auth_scheme(header: str | None) -> str | None:
     return word[: max_length(_COLUMNS.auth_scheme)] or None
 
 
+class RefusalBudget:
+    """How many refused requests one process may still record this minute (thread-safe).
+
+    Kept in memory, per process: it bounds what strangers can write to the database
+    without costing a query, and a restart only resets the allowance.
+    """
+
+    def __init__(
+        self, per_minute: int = REFUSED_PER_MINUTE, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._window = clock()
+        self._used = 0
+        self._skipped = 0
+
+    def take(self) -> bool:
+        """True if one more refused request may be recorded now."""
+        with self._lock:
+            now = self._clock()
+            if now - self._window >= 60:
+                if self._skipped:
+                    log.warning(
+                        "notification log: %d refused callbacks in a minute were not recorded",
+                        self._skipped,
+                    )
+                self._window, self._used, self._skipped = now, 0, 0
+            if self._used < self.per_minute:
+                self._used += 1
+                return True
+            self._skipped += 1
+            return False
+
+
 def _fit(name: str, value: str | None) -> str | None:
     return fit(_COLUMNS[name], value)
 
 
-def record_callback(session: Session, record: CallbackRecord) -> None:
-    """Store one callback (texts cut to their columns)."""
+def record_callback(
+    session: Session, record: CallbackRecord, budget: RefusalBudget | None = None
+) -> bool:
+    """Store one callback (texts cut to their columns); False when it was a refused
+    request beyond ``budget`` and was only counted."""
+    if record.auth is not AuthResult.OK and budget is not None and not budget.take():
+        return False
     with write_transaction(session):
         session.execute(
             _INSERT,
@@ -84,6 +136,27 @@ def record_callback(session: Session, record: CallbackRecord) -> None:
                 "latency_ms": max(0, record.latency_ms),
             },
         )
+    return True
+
+
+def prune_callbacks(session: Session, before: datetime, batch: int = PRUNE_BATCH) -> int:
+    """Delete the rows received before ``before``, ``batch`` at a time, each batch its own
+    short write transaction; the number deleted."""
+    total = 0
+    while True:
+        oldest = (
+            sa.select(CallbackLog.id)
+            .where(CallbackLog.received_at < before)
+            .order_by(CallbackLog.id)
+            .limit(batch)
+        )
+        with write_transaction(session):
+            ids = session.scalars(oldest).all()
+            if ids:
+                session.execute(sa.delete(CallbackLog).where(CallbackLog.id.in_(ids)))
+        total += len(ids)
+        if len(ids) < batch:
+            return total
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,12 @@ from shop.extensions import db
 from shop.models import ConfirmPath, OrderState
 from shop.orders import admins, backoffice
 from shop.orders.backoffice import AttentionRules, OrderFilters, list_orders, order_detail
-from shop.orders.callback_log import CallbackFilters, ResultGroup, list_callbacks
+from shop.orders.callback_log import (
+    REFUSED_PER_MINUTE,
+    CallbackFilters,
+    ResultGroup,
+    list_callbacks,
+)
 from shop.orders.commerce import pending_action, possible
 from shop.views.forms import LoginForm
 
@@ -264,6 +269,7 @@ def notifications() -> str:
         filters=filters,
         groups=list(ResultGroup),
         link=link,
+        refused_per_minute=REFUSED_PER_MINUTE,
     )
 
 

@@ -36,7 +36,7 @@ from shop.avarda.callback import (
 from shop.extensions import callback_avarda_client, db
 from shop.models import AuthResult
 from shop.orders.callback import CallbackAnswer, confirm_callback, refusal
-from shop.orders.callback_log import CallbackRecord, auth_scheme, record_callback
+from shop.orders.callback_log import CallbackRecord, RefusalBudget, auth_scheme, record_callback
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,14 @@ def _authenticator() -> CallbackAuthenticator:
             jwt_secret=config.get("CALLBACK_JWT_SECRET") or "",
         )
     )
+
+
+def _refusal_budget() -> RefusalBudget:
+    """This app's allowance of refused requests in the notification log (per process)."""
+    budget: RefusalBudget = current_app.extensions.setdefault(
+        "callback_refusal_budget", RefusalBudget()
+    )
+    return budget
 
 
 def _read_body(limit: int) -> bytes:
@@ -107,6 +115,7 @@ def _log(received: datetime, started: float, seen: _Seen, status: int) -> None:
                 outcome=seen.outcome,
                 latency_ms=round((time.perf_counter() - started) * 1000),
             ),
+            _refusal_budget(),
         )
     except Exception:
         log.exception("callback: could not record it in the notification log")

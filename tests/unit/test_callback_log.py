@@ -5,17 +5,27 @@ filters them."""
 from __future__ import annotations
 
 import html
+import logging
 import re
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from common.db import utcnow
 from shop.extensions import db
-from shop.models import CallbackLog
+from shop.models import AuthResult, CallbackLog
+from shop.orders.callback_log import (
+    REFUSED_PER_MINUTE,
+    CallbackRecord,
+    RefusalBudget,
+    prune_callbacks,
+    record_callback,
+)
 from tests.harness import JWT_SECRET
-from tests.unit.test_callback import GOOD, UNKNOWN, Shop, basic, make_shop
+from tests.unit.callback_shop import GOOD, UNKNOWN, Shop, basic, make_shop
 
 
 @pytest.fixture
@@ -110,6 +120,7 @@ def test_the_admin_lists_and_filters_the_log(shop):
 
     everything = page_text(admin.get("/admin/notifications"))
     assert "3 callbacks" in everything
+    assert "kept 30 days" in everything and f"at most {REFUSED_PER_MINUTE} a minute" in everything
     assert "no header" in everything and "unknown_purchase" in everything
     assert "Rejected (4xx) (2)" in everything and "Accepted (2xx) (1)" in everything
 
@@ -124,3 +135,76 @@ def test_the_admin_lists_and_filters_the_log(shop):
     assert "No server callback matches" in page_text(
         admin.get("/admin/notifications?outcome=nothing-like-this")
     )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_refused_requests_beyond_the_budget_are_counted_not_stored(shop, caplog):
+    clock = Clock()
+    shop.app.extensions["callback_refusal_budget"] = RefusalBudget(per_minute=3, clock=clock)
+    purchase_id = shop.order()
+    answers = [shop.post({"purchaseId": purchase_id}, auth=None).status_code for _ in range(5)]
+    assert answers == [401] * 5
+    assert shop.post({"purchaseId": purchase_id}).status_code == 200  # never limited
+    assert [r["status"] for r in logged(shop)] == [401, 401, 401, 200]
+
+    clock.now += 60
+    with caplog.at_level(logging.WARNING, logger="shop.orders.callback_log"):
+        assert shop.post({"purchaseId": purchase_id}, auth="Basic eDp5").status_code == 401
+    assert [r["status"] for r in logged(shop)] == [401, 401, 401, 200, 401]
+    assert "2 refused callbacks in a minute were not recorded" in caplog.text
+
+
+def test_each_app_has_its_own_budget(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for shop in (make_shop(tmp_path / "a"), make_shop(tmp_path / "b")):
+        for _ in range(REFUSED_PER_MINUTE + 2):
+            shop.post({"purchaseId": UNKNOWN}, auth=None)
+        assert len(logged(shop)) == REFUSED_PER_MINUTE
+        with shop.app.app_context():
+            db.engine.dispose()
+
+
+def test_pruning_deletes_only_rows_older_than_the_cut_in_batches(shop):
+    now = utcnow()
+    with shop.app.app_context():
+        for age_days in (40, 35, 31, 29, 1, 0):
+            record_callback(
+                db.session(),
+                CallbackRecord(
+                    received_at=now - timedelta(days=age_days),
+                    remote_addr="127.0.0.1",
+                    auth=AuthResult.OK,
+                    auth_scheme="Basic",
+                    purchase_id=None,
+                    status=200,
+                    outcome=f"age-{age_days}",
+                    latency_ms=1,
+                ),
+            )
+        deleted = prune_callbacks(db.session(), now - timedelta(days=30), batch=2)
+        db.session.remove()
+    assert deleted == 3
+    assert [r["outcome"] for r in logged(shop)] == ["age-29", "age-1", "age-0"]
+
+
+def test_the_sweeper_prunes_the_log(tmp_path):
+    shop = make_shop(tmp_path, CALLBACK_LOG_DAYS=2)
+    shop.post({"purchaseId": UNKNOWN})
+    with shop.app.app_context():
+        db.session.execute(sa.update(CallbackLog).values(received_at=utcnow() - timedelta(days=3)))
+        db.session.commit()
+    shop.post({"purchaseId": UNKNOWN}, auth=None)
+    result = shop.app.test_cli_runner().invoke(args=["reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 1 notification log rows older than 2 days" in result.output
+    assert [r["status"] for r in logged(shop)] == [401]
+    with shop.app.app_context():
+        db.engine.dispose()
