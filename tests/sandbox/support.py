@@ -1,9 +1,10 @@
 """Helpers for the sandbox's own tests: its test settings, a request body, a client for a
-sandbox on a real socket, and a programmable receiver for server-side callbacks. The
-fixtures that build them are in ``conftest.py``."""
+sandbox on a real socket, a programmable receiver for server-side callbacks, and a logged-in
+dashboard session. The fixtures that build them are in ``conftest.py``."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -215,3 +216,21 @@ class Receiver:
     def hits(self, path: str = "/callback") -> list[dict[str, Any]]:
         with self._lock:
             return [r for r in self.requests if r["path"] == path]
+
+
+def csrf(html: str) -> str:
+    """The CSRF token of a dashboard form in ``html``."""
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
+
+
+def login(sandbox: Sandbox) -> requests.Session:
+    """A browser-like session logged in to the dashboard as the sandbox admin."""
+    browser = requests.Session()
+    page = browser.get(f"{sandbox.base}/Sandbox/login", timeout=5)
+    response = browser.post(
+        f"{sandbox.base}/Sandbox/login",
+        data={"csrf_token": csrf(page.text), "username": ADMIN[0], "password": ADMIN[1]},
+        timeout=5,
+    )
+    assert response.status_code == 200 and "Purchases" in response.text
+    return browser

@@ -6,23 +6,7 @@ import re
 
 import requests
 
-from tests.sandbox.support import ADMIN, SITE_CODE, cart
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html).group(1)
-
-
-def login(sandbox) -> requests.Session:
-    browser = requests.Session()
-    page = browser.get(f"{sandbox.base}/Sandbox/login", timeout=5)
-    response = browser.post(
-        f"{sandbox.base}/Sandbox/login",
-        data={"csrf_token": csrf(page.text), "username": ADMIN[0], "password": ADMIN[1]},
-        timeout=5,
-    )
-    assert response.status_code == 200 and "Purchases" in response.text
-    return browser
+from tests.sandbox.support import ADMIN, SITE_CODE, cart, csrf, login
 
 
 def test_dashboard_needs_a_login(sandbox):

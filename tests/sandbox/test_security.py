@@ -19,8 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.sandbox.support import ADMIN, SITE_CODE, base_config
-from tests.sandbox.test_dashboard import csrf, login
+from tests.sandbox.support import ADMIN, SITE_CODE, base_config, csrf, login
 
 
 def origin(url: str) -> str:

@@ -3,84 +3,18 @@
 
 from __future__ import annotations
 
-import html
-import re
-from datetime import UTC, datetime, timedelta
-from itertools import count
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
-from shop.catalog import get_product_by_sku
 from shop.extensions import db
-from shop.models import (
-    CommerceAction,
-    ConfirmPath,
-    Order,
-    OrderLine,
-    OrderState,
-    OutboxEmail,
-)
-from shop.orders.backoffice import (
-    Attention,
-    AttentionRules,
-    OrderFilters,
-    list_orders,
-    order_detail,
-)
-
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-RULES = AttentionRules(now=NOW, pending_age=timedelta(minutes=2), undelivered_age=timedelta(days=3))
-_numbers = count(1)
-
-
-def make_order(
-    state: str = "paid",
-    age: timedelta = timedelta(hours=1),
-    email: str | None = None,
-    first: str | None = None,
-    last: str | None = None,
-    **values: Any,
-) -> Order:
-    n = next(_numbers)
-    created = NOW - age
-    paid = state not in ("pending", "failed")
-    mug = get_product_by_sku(db.session(), "MUG-01")
-    order = Order(
-        number=values.pop("number", f"260601-{n:08X}"),
-        state=state,
-        total_minor=14900,
-        vat_minor=2980,
-        cart_fingerprint="f",
-        purchase_id=values.pop("purchase_id", f"{n:032x}"),
-        customer_email=email,
-        customer_first_name=first,
-        customer_last_name=last,
-        confirmed_by=values.pop("confirmed_by", "callback" if paid else None),
-        confirmed_at=created + timedelta(seconds=30) if paid else None,
-        avarda_price_minor=14900 if paid else None,
-        created_at=created,
-        lines=[
-            OrderLine(
-                product_id=mug.id, sku=mug.sku, name=mug.name, quantity=1,
-                unit_price_minor=14900, vat_percent=25, line_total_minor=14900, vat_minor=2980,
-            )
-        ],
-        **values,
-    )  # fmt: skip
-    db.session.add(order)
-    db.session.commit()
-    return order
+from shop.models import CommerceAction, ConfirmPath, OrderState, OutboxEmail
+from shop.orders.backoffice import Attention, AttentionRules, OrderFilters, list_orders
+from tests.unit.backoffice_orders import NOW, RULES, make_order, reasons_of, text
 
 
 def numbers(filters: OrderFilters, rules: AttentionRules = RULES) -> list[str]:
     return [row.order.number for row in list_orders(db.session(), filters, rules).rows]
-
-
-def reasons_of(order: Order) -> set[Attention]:
-    detail = order_detail(db.session(), order.number, RULES)
-    assert detail is not None
-    return set(detail.reasons)
 
 
 def test_newest_first_in_pages_with_counts(shop):
@@ -188,11 +122,6 @@ def test_each_attention_reason(shop):
 
 
 # -- the pages -------------------------------------------------------------------------
-
-
-def text(response) -> str:
-    body = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
-    return re.sub(r"\s+", " ", html.unescape(body)).strip()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from shop.extensions import db
 from shop.orders.backoffice import Attention, OrderFilters, list_orders
-from tests.unit.test_backoffice import RULES, make_order, reasons_of, text
+from tests.unit.backoffice_orders import RULES, make_order, reasons_of, text
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ change a paid, held or cancelled order."""
 from __future__ import annotations
 
 from shop.extensions import db
-from tests.unit.test_confirm import checkout, confirm, events, order_of
+from tests.unit.checkout_steps import checkout, confirm, events, order_of
 
 
 def test_done_page_hits_on_a_paid_order_count_on_one_event(shop):

@@ -14,7 +14,7 @@ from shop.mail.outbox import Claim, build_message
 from shop.mail.transport import MailError
 from shop.models import OutboxEmail
 from shop.orders.backoffice import Attention, AttentionRules, order_detail
-from tests.unit.test_confirm import checkout, confirm, order_of
+from tests.unit.checkout_steps import checkout, confirm, order_of
 
 UNUSABLE = [
     "a@example.com, victim@example.org",
