@@ -9,6 +9,9 @@
   sockets, Avarda unreachable, CSRF off; a module that needs the live stack overrides it
   with ``stack.shop_app``.
 - ``client``, ``runner``, ``cart``, ``auth``: the Flask tutorial's fixtures on ``app``.
+
+The sandbox's own tests (``sandbox/``) add theirs in ``sandbox/conftest.py``: a sandbox on a
+live server and a callback receiver; they use none of the above.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Crashes (issue 10): ``kill -9`` of the shop's gunicorn at random moments while 200
 purchases complete and their callbacks arrive, then a restart: every completed purchase
 ends paid exactly once, with one stock decrement and one confirmation e-mail. (The
-sandbox's and its worker's kills are in ``tests/e2e`` and ``tests/sandbox``.)"""
+sandbox's and its worker's kills are in ``tests/e2e`` and ``tests/integration/sandbox``.)"""
 
 from __future__ import annotations
 

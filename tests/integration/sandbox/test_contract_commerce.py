@@ -346,7 +346,7 @@ def test_cancel_payment_after_refund_remaining_alone_is_allowed(sandbox, paid):
 
 
 def test_malformed_json_is_a_commerce_error(sandbox):
-    from tests.sandbox.support import SITE_CODE, SITE_PASSWORD
+    from tests.integration.sandbox.support import SITE_CODE, SITE_PASSWORD
 
     response = sandbox.http.post(
         f"{sandbox.base}/CheckOut2Api/Commerce/PurchaseOrder",

@@ -13,13 +13,13 @@ from flask import Flask, Response, request
 from playwright.sync_api import Page, expect
 
 from sandbox import purchases
-from tests.harness import wait_until
+from tests.harness import ROOT, wait_until
 
 pytestmark = pytest.mark.browser
 
 EXAMPLE_ID = "489ea341e23941089e6d0378c708512a"
 SEED = Path("/work/shared/avarda/server-side-callback.txt")
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "avarda" / "server-side-callback.txt"
+DOCS = ROOT / "docs" / "avarda" / "server-side-callback.txt"
 
 
 def documented_example() -> str:
@@ -315,7 +315,7 @@ def test_init_again_for_a_finished_purchase_calls_done(sandbox, shop, page):
 
 
 def test_update_items_refreshes_the_form(sandbox, shop, page):
-    from tests.sandbox.support import cart
+    from tests.integration.sandbox.support import cart
 
     purchase_id = sandbox.initialize("250.00")
     page.goto(f"{shop}/checkout?purchaseId={purchase_id}&hooks=stay")

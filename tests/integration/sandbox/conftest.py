@@ -1,6 +1,6 @@
 """Fixtures for the sandbox's own tests: a sandbox on a real socket with a file-backed
 SQLite database under tmp_path, and a programmable receiver for server-side callbacks.
-The helpers they return live in :mod:`tests.sandbox.support`."""
+The helpers they return live in :mod:`tests.integration.sandbox.support`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from flask import Flask
 
 from sandbox import create_app, init_db, merchants
 from sandbox.db import db
-from tests.sandbox.support import (  # noqa: F401 - names tests imported from here before
+from tests.integration.sandbox.support import (  # noqa: F401 - names tests imported from here before
     ADMIN,
     CALLBACK_AUTH,
     FAST_MERCHANT,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sandbox import create_app, init_db, merchants
 from sandbox.db import db
 from sandbox.models import Delivery, Merchant, Purchase
-from tests.sandbox.support import SITE_CODE, base_config, csrf, login
+from tests.integration.sandbox.support import SITE_CODE, base_config, csrf, login
 
 
 def apply(sandbox, name: str) -> str:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.sandbox.support import SITE_CODE, SITE_PASSWORD, cart
+from tests.integration.sandbox.support import SITE_CODE, SITE_PASSWORD, cart
 
 CHECKOUT = ["InitializePayment", "UpdateItems", "GetPaymentStatus", "GetPaymentStatusQueue"]
 COMMERCE = [

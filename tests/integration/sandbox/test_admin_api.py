@@ -10,7 +10,7 @@ import pytest
 
 from sandbox import create_app, init_db, merchants
 from sandbox.db import db
-from tests.sandbox.support import ADMIN, SITE_CODE, UNREACHABLE, base_config
+from tests.integration.sandbox.support import ADMIN, SITE_CODE, UNREACHABLE, base_config
 
 
 def test_admin_api_needs_the_sandbox_admin_login(sandbox):

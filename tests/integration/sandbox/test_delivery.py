@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from tests.harness import wait_until
-from tests.sandbox.support import CALLBACK_AUTH
+from tests.integration.sandbox.support import CALLBACK_AUTH
 
 
 def completed_purchase(sandbox, url: str) -> str:

@@ -6,7 +6,7 @@ import re
 
 import requests
 
-from tests.sandbox.support import ADMIN, SITE_CODE, cart, csrf, login
+from tests.integration.sandbox.support import ADMIN, SITE_CODE, cart, csrf, login
 
 
 def test_dashboard_needs_a_login(sandbox):

@@ -11,10 +11,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.harness import skip_or_fail
-from tests.sandbox.support import ADMIN, CALLBACK_AUTH, SITE_CODE, SITE_PASSWORD
+from tests.harness import ROOT, skip_or_fail
+from tests.integration.sandbox.support import ADMIN, CALLBACK_AUTH, SITE_CODE, SITE_PASSWORD
 
-ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_PORT_URL = "http://127.0.0.1:5001"
 SHOP_URL = "http://127.0.0.1:8000"
 #: Make curl fail on a 4xx or 5xx (the README leaves the answer on screen instead).

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.sandbox.support import cart
+from tests.integration.sandbox.support import cart
 
 #: What Avarda's Magento 2 Checkout 2 module sends (Gateway/Request/*DataBuilder.php):
 #: amounts formatted as strings ("%.2F"), booleans as the strings "true"/"false", the tax

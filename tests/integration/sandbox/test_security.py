@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.sandbox.support import ADMIN, SITE_CODE, base_config, csrf, login
+from tests.integration.sandbox.support import ADMIN, SITE_CODE, base_config, csrf, login
 
 
 def origin(url: str) -> str:

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from tests.harness import postgres_database, wait_until
-from tests.sandbox.support import SITE_CODE, cart
+from tests.integration.sandbox.support import SITE_CODE, cart
 
 pytestmark = pytest.mark.postgres
 

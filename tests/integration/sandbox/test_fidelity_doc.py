@@ -7,7 +7,9 @@ import importlib
 import re
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "sandbox-fidelity.md"
+from tests.harness import ROOT
+
+DOC = ROOT / "docs" / "sandbox-fidelity.md"
 HERE = Path(__file__).resolve().parent
 
 
