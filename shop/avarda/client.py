@@ -294,6 +294,14 @@ class AvardaClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            # The environment's proxy and CA settings (HTTPS_PROXY, NO_PROXY,
+            # REQUESTS_CA_BUNDLE) are read once, for Avarda's host, rather than on every
+            # call: requests walks the whole environment per request otherwise.
+            settings = session.merge_environment_settings(self.base_url, {}, None, None, None)
+            session.trust_env = False
+            session.proxies = settings["proxies"]
+            session.verify = settings["verify"]
+            session.cert = settings["cert"]
             session.auth = self._auth
             session.headers.update(
                 {"Content-Type": "application/json", "Accept": "application/json"}

@@ -50,6 +50,7 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -201,45 +202,50 @@ def _record_event(
 
     A browser return that changes nothing, right after another such return, is counted
     on that event (``repeats``) instead of adding a row: the done page is public, and a
-    reload loop must not grow the order's history without bound.
+    reload loop must not grow the order's history without bound. Otherwise one INSERT
+    numbers the event among its path's notifications itself (no count query first).
     """
-    last = session.scalars(
-        sa.select(OrderEvent)
-        .where(OrderEvent.order_id == order.id, OrderEvent.action_id.is_(None))
-        .order_by(OrderEvent.id.desc())
-        .limit(1)
-    ).first()
-    if (
-        via is ConfirmPath.BROWSER
-        and event_outcome is EventOutcome.DUPLICATE
-        and last is not None
-        and last.path == ConfirmPath.BROWSER
-        and last.outcome == EventOutcome.DUPLICATE
-    ):
-        last.repeats = (last.repeats or 0) + 1
-        return
-    attempt = 1 + (
-        session.scalar(
-            sa.select(sa.func.count(OrderEvent.id)).where(
-                OrderEvent.order_id == order.id,
-                OrderEvent.path == via,
-                OrderEvent.action_id.is_(None),
-            )
-        )
-        or 0
+    if via is ConfirmPath.BROWSER and event_outcome is EventOutcome.DUPLICATE:
+        last = session.scalars(
+            sa.select(OrderEvent)
+            .where(OrderEvent.order_id == order.id, OrderEvent.action_id.is_(None))
+            .order_by(OrderEvent.id.desc())
+            .limit(1)
+        ).first()
+        if (
+            last is not None
+            and last.path == ConfirmPath.BROWSER
+            and last.outcome == EventOutcome.DUPLICATE
+        ):
+            last.repeats = (last.repeats or 0) + 1
+            return
+    session.execute(
+        _INSERT_EVENT,
+        {
+            "order_id": order.id,
+            "path": via,
+            "at": utcnow(),
+            "avarda_state": fit(_EVENTS.c.avarda_state, label),
+            "outcome": event_outcome,
+            "detail": detail,
+            "admin_id": admin_id,
+            "of_order": order.id,
+            "of_path": via,
+        },
     )
-    session.add(
-        OrderEvent(
-            order_id=order.id,
-            path=via,
-            at=utcnow(),
-            attempt=attempt,
-            avarda_state=fit(OrderEvent.__table__.c.avarda_state, label),
-            outcome=event_outcome,
-            detail=detail,
-            admin_id=admin_id,
-        )
+
+
+_EVENTS = cast(sa.Table, OrderEvent.__table__)
+#: Built once: the event, its ``attempt`` counted by the INSERT itself.
+_INSERT_EVENT = _EVENTS.insert().values(
+    attempt=sa.select(sa.func.count() + 1)
+    .where(
+        _EVENTS.c.order_id == sa.bindparam("of_order"),
+        _EVENTS.c.path == sa.bindparam("of_path", type_=_EVENTS.c.path.type),
+        _EVENTS.c.action_id.is_(None),
     )
+    .scalar_subquery()
+)
 
 
 #: Final states no status from Avarda can change (a failed order still can: money may
