@@ -5,7 +5,8 @@ that much longer, as Avarda's do over the internet.
     python -m bench.latency_proxy --port 8001 --target 127.0.0.1:5001 --delay 0.1
 
 It also counts the Avarda calls passing through: one line per request on stdout,
-``<unix time> <method name>`` (for example ``GetPaymentStatus``), flushed at once.
+``<unix time> <method name>`` (for example ``GetPaymentStatus``), and one line
+``<unix time> purchase <id>`` per ``PurchaseId`` in a request body, flushed at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import time
 
 CALL = re.compile(rb"POST /CheckOut2/CheckOut2Api/(?:Commerce/)?(\w+) HTTP/1\.[01]\r\n")
+PURCHASE = re.compile(rb'"PurchaseId"\s*:\s*"([0-9A-Za-z_-]{1,64})"')
 
 
 async def _forward_delayed(
@@ -32,6 +34,9 @@ async def _forward_delayed(
             for match in CALL.finditer(seen):
                 if match.end() > len(tail):  # not counted with the previous chunk
                     print(f"{time.time():.6f} {match.group(1).decode()}", flush=True)
+            for match in PURCHASE.finditer(seen):
+                if match.end() > len(tail):
+                    print(f"{time.time():.6f} purchase {match.group(1).decode()}", flush=True)
             tail = seen[-200:]
             await queue.put((loop.time() + delay, data))
         await queue.put((loop.time() + delay, b""))

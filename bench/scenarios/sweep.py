@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 import socket
 import sys
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -106,6 +107,9 @@ def _phase(
     until = [name for at, name in calls if at <= last_paid]
     status_calls = until.count("GetPaymentStatus")
     queue_calls = until.count("GetPaymentStatusQueue")
+    asked = Counter(name.split(" ", 1)[1] for name in until if name.startswith("purchase "))
+    per_lost = [asked[pid] for pid in lost]
+    twice = sum(1 for n in per_lost if n > 1)
     return [
         Row(
             scenario,
@@ -116,9 +120,15 @@ def _phase(
         Row(
             scenario,
             "GetPaymentStatus calls until then",
-            f"{status_calls} (+ {queue_calls} queue pages), {total} abandoned orders",
-            target=f"{len(lost)} (each lost order once)",
-            met=status_calls <= len(lost) if sweepers > 1 else None,
+            f"{status_calls} (+ {queue_calls} queue pages): {sum(per_lost)} for the lost"
+            f" orders, {status_calls - sum(per_lost)} for some of the {total} abandoned",
+        ),
+        Row(
+            scenario,
+            "lost orders asked about more than once",
+            str(twice),
+            target="0 (the sweepers split the work)",
+            met=twice == 0 if sweepers > 1 else None,
         ),
     ]
 

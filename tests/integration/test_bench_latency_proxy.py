@@ -47,5 +47,10 @@ def test_forwards_and_counts_calls(tmp_path):
         finally:
             proxy.kill()
             proxy.wait_stopped(0)
-    counted = [line.split()[1] for line in log.read_text().splitlines() if line[:1].isdigit()]
-    assert counted == ["GetPaymentStatus", "GetPaymentStatusQueue"]
+    counted = [line.split()[1:] for line in log.read_text().splitlines() if line[:1].isdigit()]
+    assert counted == [
+        ["GetPaymentStatus"],
+        ["purchase", "a" * 32],
+        ["GetPaymentStatusQueue"],
+        ["purchase", "a" * 32],
+    ]
