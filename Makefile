@@ -8,7 +8,7 @@ SHOP_PORT ?= 5000
 SANDBOX_PORT ?= 5001
 export SHOP_PORT SANDBOX_PORT
 
-.PHONY: run sandbox test lint lock demo-close-browser bench clean-instance
+.PHONY: run sandbox test lint lock demo-close-browser bench bench-profile clean-instance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ demo-close-browser: $(VENV)/.test-deps
 # ARGS="--quick" for a short run. Needs wrk (sudo apt-get install wrk).
 bench: $(VENV)/.bench-deps
 	$(BIN)/python -m bench $(ARGS)
+
+# Where the callback path's CPU goes, beside the baseline's (bench/profile.py).
+bench-profile: $(VENV)/.bench-deps
+	$(BIN)/python -m bench.profile $(ARGS)
 
 clean-instance:
 	rm -f instance/*.db instance/*.db-wal instance/*.db-shm instance/settings.env
