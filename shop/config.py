@@ -85,6 +85,9 @@ class ShopSettings(AppSettings):
     reconcile_min_age: Age = 120.0
     #: The back office lists paid orders not delivered in full after this many days.
     undelivered_alert_days: Annotated[float, Field(ge=0, le=3650, allow_inf_nan=False)] = 3.0
+    #: Reverse proxies in front of the shop that append to ``X-Forwarded-For`` (nginx: 1).
+    #: 0 when clients reach gunicorn directly: the header is then anyone's to forge.
+    trusted_proxies: Annotated[int, Field(ge=0, le=5)] = 0
     #: The notification log (``/admin/notifications``) keeps callbacks this many days.
     callback_log_days: Annotated[float, Field(ge=1, le=3650, allow_inf_nan=False)] = 30.0
     mail_transport: Literal["file", "smtp"] = "file"

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, request
 from flask.typing import ResponseReturnValue
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common.db import configure_sqlite, private_sqlite_file
 from common.settings import instance_path_from_env
@@ -47,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.update(build_config(app.instance_path, test_config))
+    _trust_proxies(app)
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default: no limit
         app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -93,6 +95,16 @@ def _install_login_loader() -> None:
         return load_admin(db.session(), user_id)
 
     login_manager.user_loader(load_user)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies, the client's address and scheme come
+    from their ``X-Forwarded-For``/``-Proto`` (Werkzeug's ProxyFix), so that the sign-in
+    throttle and the notification log see the client rather than the proxy: otherwise
+    five wrong passwords from anyone would lock every admin out."""
+    count = int(app.config["TRUSTED_PROXIES"])
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def _install_body_limit(app: Flask) -> None:

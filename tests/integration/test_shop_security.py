@@ -229,3 +229,48 @@ def test_a_new_password_ends_every_session(app):
     assert client.get("/admin/orders").status_code == 302
     assert sign_in(client, "a-new-password-123").status_code == 303
     assert client.get("/admin/orders").status_code == 200
+
+
+def sign_in_via_proxy(client, password: str, client_address: str, email: str = ADMIN_EMAIL):
+    """A sign-in as nginx passes it on: from 127.0.0.1, the client in X-Forwarded-For."""
+    return client.post(
+        "/admin/login",
+        data={"email": email, "password": password},
+        headers={"X-Forwarded-For": client_address},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+
+
+def test_behind_a_trusted_proxy_each_client_is_throttled_apart(tmp_path):
+    app = make_shop_app(
+        f"sqlite:///{tmp_path / 'shop.db'}", WTF_CSRF_ENABLED=False, TRUSTED_PROXIES=1
+    )
+    try:
+        client = app.test_client()
+        for attempt in range(5):
+            wrong = sign_in_via_proxy(
+                client, "x", "203.0.113.7", email=f"nobody{attempt}@example.com"
+            )
+            assert wrong.status_code == 401
+        assert sign_in_via_proxy(client, ADMIN_PASSWORD, "203.0.113.7").status_code == 429
+        assert sign_in_via_proxy(client, ADMIN_PASSWORD, "198.51.100.2").status_code == 303
+    finally:
+        close_app(app)
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_anyones_to_forge_and_ignored(client):
+    for attempt in range(5):
+        forged = client.post(
+            "/admin/login",
+            data={"email": f"nobody{attempt}@example.com", "password": "x"},
+            headers={"X-Forwarded-For": f"192.0.2.{attempt}"},
+            environ_base={"REMOTE_ADDR": "10.2.2.2"},
+        )
+        assert forged.status_code == 401
+    again = client.post(
+        "/admin/login",
+        data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        headers={"X-Forwarded-For": "192.0.2.99"},
+        environ_base={"REMOTE_ADDR": "10.2.2.2"},
+    )
+    assert again.status_code == 429

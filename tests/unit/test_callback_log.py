@@ -208,3 +208,16 @@ def test_the_sweeper_prunes_the_log(tmp_path):
     assert [r["status"] for r in logged(shop)] == [401]
     with shop.app.app_context():
         db.engine.dispose()
+
+
+def test_behind_a_trusted_proxy_the_log_shows_the_caller(tmp_path):
+    shop = make_shop(tmp_path, TRUSTED_PROXIES=1)
+    shop.post({"purchaseId": UNKNOWN}, headers={"X-Forwarded-For": "203.0.113.9"})
+    assert logged(shop)[-1]["remote_addr"] == "203.0.113.9"
+    with shop.app.app_context():
+        db.engine.dispose()
+
+
+def test_without_trusted_proxies_the_log_ignores_x_forwarded_for(shop):
+    shop.post({"purchaseId": UNKNOWN}, headers={"X-Forwarded-For": "203.0.113.9"})
+    assert logged(shop)[-1]["remote_addr"] == "127.0.0.1"
